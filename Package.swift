@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// System libraries come from Debian's -dev packages (launch/setup.sh installs them); each is reached through a
+// system-library target that holds only a module map and a small shim header.
+let package = Package(
+    name: "ttm",
+    products: [
+        .executable(name: "ttm", targets: ["ttm"]),
+        .library(name: "MPI", targets: ["MPI"]),
+        .library(name: "HDF5", targets: ["HDF5"]),
+        .library(name: "BLAS", targets: ["BLAS"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CMPI", pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CHDF5", pkgConfig: "hdf5-serial",
+            providers: [.apt(["libhdf5-dev"])]),
+
+        .target(name: "MPI", dependencies: ["CMPI"]),
+        .target(name: "HDF5", dependencies: ["CHDF5"]),
+        .target(name: "BLAS", dependencies: ["CBLAS"]),
+
+        .executableTarget(
+            name: "ttm",
+            dependencies: [
+                "BLAS", "MPI", "HDF5",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "MPITests", dependencies: ["MPI"]),
+        .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "CHDF5"]),
+        .testTarget(name: "BLASTests", dependencies: ["BLAS"]),
+        // Runs the built `ttm` executable; depending on it makes `swift test` build it first.
+        .testTarget(name: "CLITests", dependencies: ["ttm", "BLAS"]),
+    ]
+)

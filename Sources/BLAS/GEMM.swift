@@ -1,0 +1,35 @@
+import CBLAS
+
+/// Whether a GEMM operand is used as stored or transposed.
+public enum Transpose: Sendable {
+    case none, transposed
+
+    var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
+}
+
+/// Row-major single-precision GEMM through OpenBLAS: `C = alpha * op(A) * op(B) + beta * C`, with
+/// op(A) of shape [m, k], op(B) of shape [k, n] and C of shape [m, n].
+///
+/// `lda`, `ldb`, `ldc` are row strides in elements: A is stored [m, k] (or [k, m] when transposed) with rows
+/// `lda` apart, and likewise for B and C. Bad strides are a programming error and stop the process.
+public func sgemm(
+    _ transA: Transpose, _ transB: Transpose,
+    m: Int, n: Int, k: Int,
+    alpha: Float = 1,
+    a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    beta: Float = 0,
+    c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    precondition(m >= 0 && n >= 0 && k >= 0, "sgemm: negative dimension m=\(m) n=\(n) k=\(k)")
+    precondition(lda >= max(1, transA == .none ? k : m), "sgemm: lda=\(lda) too small")
+    precondition(ldb >= max(1, transB == .none ? n : k), "sgemm: ldb=\(ldb) too small")
+    precondition(ldc >= max(1, n), "sgemm: ldc=\(ldc) too small")
+    precondition([m, n, k, lda, ldb, ldc].allSatisfy { $0 <= Int(Int32.max) }, "sgemm: dimension exceeds 32 bits")
+    if m == 0 || n == 0 { return }
+    cblas_sgemm(
+        CblasRowMajor, transA.cblas, transB.cblas,
+        Int32(m), Int32(n), Int32(k),
+        alpha, a, Int32(lda), b, Int32(ldb),
+        beta, c, Int32(ldc))
+}

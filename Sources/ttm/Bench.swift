@@ -1,0 +1,7 @@
+import ArgumentParser
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure the building blocks and print figures.",
+        subcommands: [BenchBLAS.self, BenchAllreduce.self])
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import BLAS
+import Foundation
+
+struct BenchBLAS: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "blas",
+        abstract: "sgemm throughput (GFLOP/s) on the shapes the models use, and the OpenBLAS kernels in use.")
+
+    @Option(help: "OpenBLAS threads for the measurement.")
+    var threads: Int = 1
+
+    @Option(help: "Seconds to spend timing each shape (after one warm-up call).")
+    var seconds: Double = 1.0
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1 (got \(threads))") }
+        guard seconds > 0 else { throw ValidationError("--seconds must be positive (got \(seconds))") }
+    }
+
+    func run() throws {
+        OpenBLAS.threadCount = threads
+        print("OpenBLAS: \(OpenBLAS.configuration)")
+        print("kernels:  \(OpenBLAS.coreName) (\(OpenBLAS.kernelChoice))")
+        print("threads:  \(OpenBLAS.threadCount)")
+        print("shape (m x n x k)    best GFLOP/s   median GFLOP/s   calls")
+        for (m, n, k) in [(512, 512, 512), (2048, 2048, 2048), (3584, 384, 192)] {
+            let result = GEMMTiming.measure(m: m, n: n, k: k, seconds: seconds)
+            let shape = "\(m)x\(n)x\(k)".padding(toLength: 20, withPad: " ", startingAt: 0)
+            print("\(shape) \(format(result.best).leftPadded(13))   \(format(result.median).leftPadded(14))   \(result.calls)")
+        }
+    }
+
+    private func format(_ value: Double) -> String { String(format: "%.1f", value) }
+}
+
+/// Times row-major sgemm on random matrices.
+enum GEMMTiming {
+    struct Result { var best: Double; var median: Double; var calls: Int }
+
+    static func measure(m: Int, n: Int, k: Int, seconds: Double) -> Result {
+        var generator = SplitMix64(seed: 42)
+        let a = (0..<(m * k)).map { _ in generator.nextUnitFloat() }
+        let b = (0..<(k * n)).map { _ in generator.nextUnitFloat() }
+        var c = [Float](repeating: 0, count: m * n)
+        let flops = 2.0 * Double(m) * Double(n) * Double(k)
+        let clock = ContinuousClock()
+        func call() -> Double {
+            let elapsed = clock.measure {
+                c.withUnsafeMutableBufferPointer { cp in
+                    sgemm(.none, .none, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: cp.baseAddress!, ldc: n)
+                }
+            }
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        }
+        _ = call()  // warm-up: page faults, thread start
+        var rates: [Double] = []
+        var spent = 0.0
+        while spent < seconds || rates.count < 3 {
+            let t = call()
+            spent += t
+            rates.append(flops / t / 1e9)
+        }
+        rates.sort()
+        return Result(best: rates.last!, median: rates[rates.count / 2], calls: rates.count)
+    }
+}
+
+/// A tiny deterministic generator for benchmark inputs (not for training randomness).
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func nextUnitFloat() -> Float { Float(next() >> 40) / Float(1 << 24) - 0.5 }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}

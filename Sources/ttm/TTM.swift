@@ -1,0 +1,35 @@
+import ArgumentParser
+import BLAS
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct TTM: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ttm",
+        abstract: "Pretrain, fine-tune and evaluate TinyTimeMixers on CPU clusters with MPI.",
+        subcommands: [Bench.self])
+
+    static func main() {
+        // OpenBLAS fixes its kernels when it loads; switch to the right ones before anything else runs.
+        OpenBLAS.reexecWithBestKernelsIfNeeded()
+        if let warning = OpenBLAS.slowKernelWarning(), isFirstRank {
+            printToStandardError("ttm: note: \(warning)")
+        }
+        OpenBLAS.shareCoresAmongLocalRanks()
+        Self.main(nil)
+    }
+
+    /// True outside mpirun and on rank 0 under it; decided before MPI starts, from mpirun's environment.
+    static var isFirstRank: Bool {
+        guard let rank = getenv("OMPI_COMM_WORLD_RANK") else { return true }
+        return String(cString: rank) == "0"
+    }
+}
+
+func printToStandardError(_ line: String) {
+    let text = line + "\n"
+    _ = text.withCString { write(2, $0, strlen($0)) }
+}

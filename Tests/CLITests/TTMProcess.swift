@@ -1,0 +1,48 @@
+import Foundation
+import XCTest
+
+/// Runs the built `ttm` executable (it sits next to the test bundle) and captures what it prints.
+struct TTMProcess {
+    struct Output {
+        var status: Int32
+        var standardOutput: String
+        var standardError: String
+    }
+
+    struct Missing: Error, CustomStringConvertible {
+        let path: String
+        var description: String { "no ttm executable at \(path); build the package before running the tests" }
+    }
+
+    static var executable: URL {
+        get throws {
+            let tests = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+            let url = URL(fileURLWithPath: tests).deletingLastPathComponent().appendingPathComponent("ttm")
+            guard FileManager.default.isExecutableFile(atPath: url.path) else {
+                throw Missing(path: url.path)
+            }
+            return url
+        }
+    }
+
+    /// Runs `ttm arguments`, with `environment` changes applied to this process's environment
+    /// (a nil value removes the variable).
+    static func run(_ arguments: [String], environment changes: [String: String?] = [:]) throws -> Output {
+        let process = Process()
+        process.executableURL = try executable
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in changes { environment[key] = value }
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus,
+                      standardOutput: String(decoding: outData, as: UTF8.self),
+                      standardError: String(decoding: errData, as: UTF8.self))
+    }
+}
