@@ -10,6 +10,8 @@ let package = Package(
         .library(name: "MPI", targets: ["MPI"]),
         .library(name: "HDF5", targets: ["HDF5"]),
         .library(name: "BLAS", targets: ["BLAS"]),
+        .library(name: "NN", targets: ["NN"]),
+        .library(name: "Optimizers", targets: ["Optimizers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -28,6 +30,8 @@ let package = Package(
         .target(name: "MPI", dependencies: ["CMPI"]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "BLAS", dependencies: ["CBLAS"]),
+        .target(name: "NN", dependencies: ["BLAS"]),
+        .target(name: "Optimizers", dependencies: ["NN"]),
 
         .executableTarget(
             name: "ttm",
@@ -39,6 +43,7 @@ let package = Package(
         .testTarget(name: "MPITests", dependencies: ["MPI"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "CHDF5"]),
         .testTarget(name: "BLASTests", dependencies: ["BLAS"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Optimizers"]),
         // Runs the built `ttm` executable; depending on it makes `swift test` build it first.
         .testTarget(name: "CLITests", dependencies: ["ttm", "BLAS"]),
     ]

@@ -1,0 +1,32 @@
+import Foundation
+
+/// Elementwise activations: forward y = f(x), backward dx += dy · f'(x) from the saved input.
+public enum Activation: String, Codable, Sendable {
+    case relu, gelu
+
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .relu:
+            for i in 0..<count { y[i] = max(x[i], 0) }
+        case .gelu:
+            // Exact GELU: x Φ(x) = x/2 (1 + erf(x/√2)), as torch.nn.GELU() and granite-tsfm use.
+            for i in 0..<count { y[i] = 0.5 * x[i] * (1 + erf(x[i] * 0.707_106_781_186_547_5)) }
+        }
+    }
+
+    public func backward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .relu:
+            // The derivative at 0 is taken as 0, as in Keras/JAX and PyTorch.
+            for i in 0..<count where x[i] > 0 { dx[i] += dy[i] }
+        case .gelu:
+            // d/dx x Φ(x) = Φ(x) + x φ(x), φ the standard normal density.
+            for i in 0..<count {
+                let v = x[i]
+                let cdf = 0.5 * (1 + erf(v * 0.707_106_781_186_547_5))
+                let pdf = 0.398_942_280_401_432_7 * exp(-0.5 * v * v)
+                dx[i] += dy[i] * (cdf + v * pdf)
+            }
+        }
+    }
+}

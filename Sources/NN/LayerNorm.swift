@@ -1,0 +1,69 @@
+/// Layer normalisation over the last dimension (torch.nn.LayerNorm): y = γ x̂ + β, x̂ = (x - μ)/√(σ² + ε),
+/// μ and the biased σ² per row.
+public struct LayerNorm: Sendable {
+    public let features: Int
+    public let epsilon: Float
+    public let weight: ParameterView
+    public let bias: ParameterView
+
+    public init(_ name: String, features: Int, epsilon: Float = 1e-5, layout: inout ParameterLayout) {
+        self.features = features
+        self.epsilon = epsilon
+        weight = layout.add(name + ".weight", shape: [features])
+        bias = layout.add(name + ".bias", shape: [features])
+    }
+
+    public func initialize(_ p: ParameterStore) {
+        p.value(weight).update(repeating: 1, count: features)
+        p.value(bias).update(repeating: 0, count: features)
+    }
+
+    /// `normalized` receives x̂ [rows, features] and `inverseStd` 1/σ [rows] for backward.
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
+                        normalized: UnsafeMutablePointer<Float>, inverseStd: UnsafeMutablePointer<Float>,
+                        _ p: ParameterStore) {
+        let g = p.value(weight), b = p.value(bias)
+        let d = Float(features)
+        for r in 0..<rows {
+            let xr = x + r * features, yr = y + r * features, nr = normalized + r * features
+            var sum: Float = 0
+            for f in 0..<features { sum += xr[f] }
+            let mu = sum / d
+            var squares: Float = 0
+            for f in 0..<features { let c = xr[f] - mu; squares += c * c }
+            let inv = 1 / (squares / d + epsilon).squareRoot()
+            inverseStd[r] = inv
+            for f in 0..<features {
+                let n = (xr[f] - mu) * inv
+                nr[f] = n
+                yr[f] = g[f] * n + b[f]
+            }
+        }
+    }
+
+    /// dγ += Σ_rows dy x̂;  dβ += Σ_rows dy;  dx += (1/σ)/D · (D dx̂ - Σ dx̂ - x̂ Σ dx̂ x̂) per row, dx̂ = γ dy.
+    public func backward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int,
+                         normalized: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>, _ p: ParameterStore) {
+        let g = p.value(weight)
+        let dg: UnsafeMutablePointer<Float>? = p.needsGradient(weight) ? p.gradient(weight) : nil
+        let db: UnsafeMutablePointer<Float>? = p.needsGradient(bias) ? p.gradient(bias) : nil
+        let d = Float(features)
+        for r in 0..<rows {
+            let dyr = dy + r * features, nr = normalized + r * features
+            if let dg { for f in 0..<features { dg[f] += dyr[f] * nr[f] } }
+            if let db { for f in 0..<features { db[f] += dyr[f] } }
+            guard let dx else { continue }
+            var sumD: Float = 0, sumDX: Float = 0
+            for f in 0..<features {
+                let dn = dyr[f] * g[f]
+                sumD += dn
+                sumDX += dn * nr[f]
+            }
+            let scale = inverseStd[r] / d
+            let dxr = dx + r * features
+            for f in 0..<features {
+                dxr[f] += scale * (d * dyr[f] * g[f] - sumD - nr[f] * sumDX)
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+/// Two-layer perceptron: fc1 (in → hidden), activation, dropout, fc2 (hidden → out), dropout
+/// (granite-tsfm's TinyTimeMixerMLP with GELU).
+public final class MLP {
+    public let fc1: Linear
+    public let fc2: Linear
+    public let activation: Activation
+    public let dropout1: Dropout
+    public let dropout2: Dropout
+
+    private let hidden = FloatBuffer()      // fc1 output, before the activation
+    private let activated = FloatBuffer()   // after activation and dropout: fc2's input
+    private let mask1 = FloatBuffer()
+    private let mask2 = FloatBuffer()
+    private let gradHidden = FloatBuffer()
+    private let gradOut = FloatBuffer()
+    private let gradPre = FloatBuffer()
+
+    public init(_ name: String, in inFeatures: Int, hidden hiddenFeatures: Int, out outFeatures: Int,
+                activation: Activation = .gelu, dropout: Float, layout: inout ParameterLayout) {
+        fc1 = Linear(name + ".fc1", in: inFeatures, out: hiddenFeatures, layout: &layout)
+        fc2 = Linear(name + ".fc2", in: hiddenFeatures, out: outFeatures, layout: &layout)
+        self.activation = activation
+        dropout1 = layout.newDropout(rate: dropout)
+        dropout2 = layout.newDropout(rate: dropout)
+    }
+
+    /// y [rows, out] from x [rows, in]; rows belong to `samples` samples in order (for the dropout streams).
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, samples: Int,
+                        mode: ForwardMode, _ p: ParameterStore) {
+        let h = fc1.outFeatures, o = fc2.outFeatures
+        let pre = hidden.reserve(rows * h), act = activated.reserve(rows * h)
+        fc1.forward(x, pre, rows: rows, p)
+        activation.forward(pre, act, count: rows * h)
+        dropout1.forward(act, act, mask: mask1.reserve(rows * h), samples: samples, perSample: rows / samples * h,
+                         context: mode.dropoutContext)
+        fc2.forward(act, y, rows: rows, p)
+        dropout2.forward(y, y, mask: mask2.reserve(rows * o), samples: samples, perSample: rows / samples * o,
+                         context: mode.dropoutContext)
+    }
+
+    /// dx += ∂/∂x of ⟨dy, y⟩ given the x of the last forward; parameter gradients accumulate.
+    public func backward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                         rows: Int, _ p: ParameterStore) {
+        let h = fc1.outFeatures, o = fc2.outFeatures
+        let dOut = gradOut.reserve(rows * o)
+        dOut.update(repeating: 0, count: rows * o)
+        dropout2.backward(dy: dy, mask: mask2.pointer, dx: dOut, count: rows * o)
+        let dAct = gradHidden.reserve(rows * h)
+        dAct.update(repeating: 0, count: rows * h)
+        fc2.backward(dy: dOut, x: activated.pointer, dx: dAct, rows: rows, p)
+        // Through dropout 1 and the activation, in place: dPre = dAct ⊙ mask1 ⊙ f'(pre).
+        let dPre = gradPre.reserve(rows * h)
+        dPre.update(repeating: 0, count: rows * h)
+        for i in 0..<(rows * h) { dAct[i] *= mask1.pointer[i] }
+        activation.backward(dy: dAct, x: hidden.pointer, dx: dPre, count: rows * h)
+        fc1.backward(dy: dPre, x: x, dx: dx, rows: rows, p)
+    }
+}

@@ -1,0 +1,116 @@
+/// Where one named tensor lives in the flat parameter buffer.
+public struct ParameterView: Sendable, Hashable {
+    public let name: String
+    public let shape: [Int]
+    public let offset: Int
+    public var count: Int { shape.reduce(1, *) }
+    /// False for state that is saved with the weights but never trained (BatchNorm moving statistics).
+    public let trainable: Bool
+    public var range: Range<Int> { offset..<(offset + count) }
+}
+
+/// How a model's tensors are laid out: built once while the model declares its parameters.
+public struct ParameterLayout: Sendable {
+    public private(set) var views: [ParameterView] = []
+    public private(set) var count = 0
+    private var indexByName: [String: Int] = [:]
+    private var randomSites: UInt32 = 0
+
+    public init() {}
+
+    /// A number unique within this model, naming one consumer of random numbers (a dropout layer).
+    public mutating func nextRandomSite() -> UInt32 {
+        randomSites += 1
+        return randomSites
+    }
+
+    /// Appends a tensor; names must be unique.
+    public mutating func add(_ name: String, shape: [Int], trainable: Bool = true) -> ParameterView {
+        precondition(indexByName[name] == nil, "parameter '\(name)' declared twice")
+        precondition(shape.allSatisfy { $0 > 0 }, "parameter '\(name)' has an empty shape \(shape)")
+        let view = ParameterView(name: name, shape: shape, offset: count, trainable: trainable)
+        indexByName[name] = views.count
+        views.append(view)
+        count += view.count
+        return view
+    }
+
+    public subscript(name: String) -> ParameterView? { indexByName[name].map { views[$0] } }
+}
+
+/// All of a model's parameters in one contiguous Float buffer, and their gradients in a second buffer with the
+/// same layout (the llm.c arrangement): the gradient all-reduce is one call, the optimizer one loop, a
+/// checkpoint the buffer plus the table of views.
+public final class ParameterStore {
+    public let layout: ParameterLayout
+    public let values: UnsafeMutablePointer<Float>
+    public let gradients: UnsafeMutablePointer<Float>
+    public var count: Int { layout.count }
+    /// Parameters whose gradients are not computed and which the optimizer leaves alone.
+    public private(set) var frozen: [Bool]
+
+    public init(layout: ParameterLayout) {
+        self.layout = layout
+        let n = max(layout.count, 1)
+        values = .allocate(capacity: n)
+        values.initialize(repeating: 0, count: n)
+        gradients = .allocate(capacity: n)
+        gradients.initialize(repeating: 0, count: n)
+        frozen = layout.views.map { !$0.trainable }
+    }
+
+    deinit {
+        values.deallocate()
+        gradients.deallocate()
+    }
+
+    public func value(_ view: ParameterView) -> UnsafeMutablePointer<Float> { values + view.offset }
+    public func gradient(_ view: ParameterView) -> UnsafeMutablePointer<Float> { gradients + view.offset }
+
+    public func view(named name: String) -> ParameterView? { layout[name] }
+
+    /// Whether backward should compute this tensor's gradient.
+    public func needsGradient(_ view: ParameterView) -> Bool {
+        view.trainable && !isFrozen(view)
+    }
+
+    public func isFrozen(_ view: ParameterView) -> Bool {
+        guard let index = layout.views.firstIndex(of: view) else { return true }
+        return frozen[index]
+    }
+
+    /// Freezes (or unfreezes) every trainable tensor whose name starts with `prefix`.
+    public func setFrozen(_ isFrozen: Bool, prefix: String) {
+        for (index, view) in layout.views.enumerated() where view.trainable && view.name.hasPrefix(prefix) {
+            frozen[index] = isFrozen
+        }
+    }
+
+    /// Offset ranges the optimizer updates: trainable and not frozen, adjacent tensors merged.
+    public var trainableRanges: [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        for (index, view) in layout.views.enumerated() where view.trainable && !frozen[index] {
+            if let last = ranges.last, last.upperBound == view.offset {
+                ranges[ranges.count - 1] = last.lowerBound..<view.range.upperBound
+            } else {
+                ranges.append(view.range)
+            }
+        }
+        return ranges
+    }
+
+    public func zeroGradients() { gradients.update(repeating: 0, count: max(count, 1)) }
+
+    public func set(_ view: ParameterView, to data: [Float]) {
+        precondition(data.count == view.count, "\(view.name): \(data.count) values for shape \(view.shape)")
+        data.withUnsafeBufferPointer { value(view).update(from: $0.baseAddress!, count: view.count) }
+    }
+
+    public func array(_ view: ParameterView) -> [Float] {
+        Array(UnsafeBufferPointer(start: value(view), count: view.count))
+    }
+
+    public func gradientArray(_ view: ParameterView) -> [Float] {
+        Array(UnsafeBufferPointer(start: gradient(view), count: view.count))
+    }
+}

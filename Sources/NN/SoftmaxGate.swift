@@ -1,0 +1,50 @@
+/// Gated attention as in TSMixer/TTM: y = x ⊙ softmax(x Wᵀ + b) over the last dimension.
+public struct SoftmaxGate: Sendable {
+    public let projection: Linear
+
+    public init(_ name: String, features: Int, layout: inout ParameterLayout) {
+        projection = Linear(name, in: features, out: features, layout: &layout)
+    }
+
+    public var features: Int { projection.inFeatures }
+
+    /// `weights` receives s = softmax(x Wᵀ + b) [rows, features], kept for backward.
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
+                        weights s: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
+        projection.forward(x, s, rows: rows, p)
+        let d = features
+        for r in 0..<rows {
+            let sr = s + r * d, xr = x + r * d, yr = y + r * d
+            var top = sr[0]
+            for f in 1..<d { top = max(top, sr[f]) }
+            var sum: Float = 0
+            for f in 0..<d { let e = (sr[f] - top).exp(); sr[f] = e; sum += e }
+            let inv = 1 / sum
+            for f in 0..<d { sr[f] *= inv; yr[f] = xr[f] * sr[f] }
+        }
+    }
+
+    /// dx += dy ⊙ s + (dlogits) W, with dlogits = s ⊙ (dy ⊙ x - Σ (dy ⊙ x ⊙ s)); `scratch` holds dlogits.
+    public func backward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, weights s: UnsafePointer<Float>,
+                         dx: UnsafeMutablePointer<Float>?, rows: Int, scratch: FloatBuffer, _ p: ParameterStore) {
+        let d = features
+        let dlogits = scratch.reserve(rows * d)
+        for r in 0..<rows {
+            let sr = s + r * d, xr = x + r * d, dyr = dy + r * d, dl = dlogits + r * d
+            var dot: Float = 0
+            for f in 0..<d { dot += dyr[f] * xr[f] * sr[f] }
+            for f in 0..<d { dl[f] = sr[f] * (dyr[f] * xr[f] - dot) }
+            if let dx {
+                let dxr = dx + r * d
+                for f in 0..<d { dxr[f] += dyr[f] * sr[f] }
+            }
+        }
+        projection.backward(dy: dlogits, x: x, dx: dx, rows: rows, p)
+    }
+}
+
+extension Float {
+    @inline(__always) func exp() -> Float { Foundation.exp(self) }
+}
+
+import Foundation

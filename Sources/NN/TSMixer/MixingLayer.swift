@@ -1,0 +1,85 @@
+/// KerasFactory's MixingLayer: FeatureMixing(TemporalMixing(x)).
+public final class MixingLayer: SequenceLayer {
+    public typealias Config = FeatureMixing.Config
+
+    public let config: Config
+    public let temporal: TemporalMixing
+    public let feature: FeatureMixing
+    private let gradMiddle = FloatBuffer()
+    private var count = 0
+
+    public init(_ name: String, config: Config, layout: inout ParameterLayout) {
+        self.config = config
+        let prefix = name.isEmpty ? "" : name + "."
+        temporal = TemporalMixing(prefix + "temporal_mixer",
+                                  config: .init(nSeries: config.nSeries, inputSize: config.inputSize, dropout: config.dropout),
+                                  layout: &layout)
+        feature = FeatureMixing(prefix + "feature_mixer", config: config, layout: &layout)
+    }
+
+    public var inputLength: Int { config.inputSize }
+    public var outputLength: Int { config.inputSize }
+    public var channels: Int { config.nSeries }
+
+    public func initialize(_ p: ParameterStore, seed: UInt64) {
+        temporal.initialize(p, seed: seed)
+        feature.initialize(p, seed: seed)
+    }
+
+    public func forward(_ x: UnsafePointer<Float>, batch: Int, mode: ForwardMode, _ p: ParameterStore) -> UnsafePointer<Float> {
+        count = batch * config.inputSize * config.nSeries
+        return feature.forward(temporal.forward(x, batch: batch, mode: mode, p), batch: batch, mode: mode, p)
+    }
+
+    public func backward(_ dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, _ p: ParameterStore) {
+        let middle = gradMiddle.reserve(count)
+        middle.update(repeating: 0, count: count)
+        feature.backward(dy, dx: middle, p)
+        temporal.backward(middle, dx: dx, p)
+    }
+}
+
+/// Mixing layers applied one after another (KerasFactory's TSMixer body), named mixing_layer_0, _1, ...
+public final class MixingStack: SequenceLayer {
+    public let layers: [MixingLayer]
+    private let gradients = [FloatBuffer(), FloatBuffer()]
+    private var count = 0
+
+    public init(_ name: String, blocks: Int, config: MixingLayer.Config, layout: inout ParameterLayout) {
+        let prefix = name.isEmpty ? "" : name + "."
+        layers = (0..<blocks).map { MixingLayer(prefix + "mixing_layer_\($0)", config: config, layout: &layout) }
+    }
+
+    public var inputLength: Int { layers.first?.inputLength ?? 0 }
+    public var outputLength: Int { inputLength }
+    public var channels: Int { layers.first?.channels ?? 0 }
+
+    public func initialize(_ p: ParameterStore, seed: UInt64) {
+        for layer in layers { layer.initialize(p, seed: seed) }
+    }
+
+    public func forward(_ x: UnsafePointer<Float>, batch: Int, mode: ForwardMode, _ p: ParameterStore) -> UnsafePointer<Float> {
+        count = batch * inputLength * channels
+        var h = x
+        for layer in layers { h = layer.forward(h, batch: batch, mode: mode, p) }
+        return h
+    }
+
+    public func backward(_ dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, _ p: ParameterStore) {
+        guard !layers.isEmpty else {
+            if let dx { addInPlace(dx, dy, count: count) }
+            return
+        }
+        var upstream = dy
+        for (depth, layer) in layers.enumerated().reversed() {
+            if depth == 0 {
+                layer.backward(upstream, dx: dx, p)
+            } else {
+                let target = gradients[depth % 2].reserve(count)
+                target.update(repeating: 0, count: count)
+                layer.backward(upstream, dx: target, p)
+                upstream = UnsafePointer(target)
+            }
+        }
+    }
+}
