@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "BLAS", targets: ["BLAS"]),
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Optimizers", targets: ["Optimizers"]),
+        .library(name: "Checkpoint", targets: ["Checkpoint"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -32,6 +33,7 @@ let package = Package(
         .target(name: "BLAS", dependencies: ["CBLAS"]),
         .target(name: "NN", dependencies: ["BLAS"]),
         .target(name: "Optimizers", dependencies: ["NN"]),
+        .target(name: "Checkpoint", dependencies: ["NN"]),
 
         .executableTarget(
             name: "ttm",
@@ -43,7 +45,8 @@ let package = Package(
         .testTarget(name: "MPITests", dependencies: ["MPI"]),
         .testTarget(name: "HDF5Tests", dependencies: ["HDF5", "CHDF5"]),
         .testTarget(name: "BLASTests", dependencies: ["BLAS"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Optimizers"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Optimizers", "Checkpoint"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         // Runs the built `ttm` executable; depending on it makes `swift test` build it first.
         .testTarget(name: "CLITests", dependencies: ["ttm", "BLAS"]),
     ]

@@ -1,0 +1,77 @@
+import Foundation
+import NN
+
+/// AdamW as torch.optim.AdamW computes it (decoupled weight decay, bias correction), one fused loop over the
+/// parameter arena, skipping frozen and non-trainable ranges. The moments share the arena's layout.
+public final class AdamW {
+    public struct Hyperparameters: Codable, Equatable, Sendable {
+        public var learningRate: Float
+        public var beta1: Float
+        public var beta2: Float
+        public var epsilon: Float
+        public var weightDecay: Float
+        public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+                    weightDecay: Float = 0.01) {
+            self.learningRate = learningRate
+            self.beta1 = beta1
+            self.beta2 = beta2
+            self.epsilon = epsilon
+            self.weightDecay = weightDecay
+        }
+    }
+
+    public var hyperparameters: Hyperparameters
+    /// Steps taken so far (torch's `step` state).
+    public private(set) var step = 0
+    public let firstMoment: UnsafeMutablePointer<Float>
+    public let secondMoment: UnsafeMutablePointer<Float>
+    public let count: Int
+
+    public init(parameterCount: Int, hyperparameters: Hyperparameters = .init()) {
+        self.hyperparameters = hyperparameters
+        count = parameterCount
+        firstMoment = .allocate(capacity: max(parameterCount, 1))
+        firstMoment.initialize(repeating: 0, count: max(parameterCount, 1))
+        secondMoment = .allocate(capacity: max(parameterCount, 1))
+        secondMoment.initialize(repeating: 0, count: max(parameterCount, 1))
+    }
+
+    deinit {
+        firstMoment.deallocate()
+        secondMoment.deallocate()
+    }
+
+    /// Restores optimizer state (for resuming).
+    public func restore(step: Int, first: [Float], second: [Float]) {
+        precondition(first.count == count && second.count == count)
+        self.step = step
+        first.withUnsafeBufferPointer { firstMoment.update(from: $0.baseAddress!, count: count) }
+        second.withUnsafeBufferPointer { secondMoment.update(from: $0.baseAddress!, count: count) }
+    }
+
+    /// One update of every trainable, unfrozen parameter from the gradients in the store, with the learning
+    /// rate `learningRate` (a schedule's value) or the configured one.
+    ///   p ← p (1 - lr λ);  m ← m + (g - m)(1 - β1);  v ← β2 v + (1 - β2) g²;
+    ///   p ← p - (lr / (1 - β1ᵗ)) · m / (√v / √(1 - β2ᵗ) + ε)
+    public func update(_ store: ParameterStore, learningRate: Float? = nil) {
+        precondition(store.count == count, "AdamW was built for \(count) parameters, the store has \(store.count)")
+        step += 1
+        let h = hyperparameters
+        let lr = learningRate ?? h.learningRate
+        let decay = 1 - lr * h.weightDecay
+        let correction1 = 1 - pow(h.beta1, Float(step))
+        let correction2Root = (1 - pow(h.beta2, Float(step))).squareRoot()
+        let stepSize = lr / correction1
+        let p = store.values, g = store.gradients, m = firstMoment, v = secondMoment
+        let oneMinusBeta1 = 1 - h.beta1, oneMinusBeta2 = 1 - h.beta2
+        for range in store.trainableRanges {
+            for i in range {
+                p[i] *= decay
+                m[i] += (g[i] - m[i]) * oneMinusBeta1
+                v[i] = v[i] * h.beta2 + oneMinusBeta2 * g[i] * g[i]
+                let denominator = v[i].squareRoot() / correction2Root + h.epsilon
+                p[i] -= stepSize * (m[i] / denominator)
+            }
+        }
+    }
+}
