@@ -48,6 +48,18 @@ count_results "$logs/swift-test.log"
 mpi_tests=$("$tests" --list-tests 2>/dev/null | grep -oE "^MPITests\.[A-Za-z0-9_]+" | sort -u | paste -sd, -)
 [ -n "$mpi_tests" ] || { echo "test.sh: found no MPITests classes in $tests" >&2; exit 1; }
 
+# The allocation check is about the optimised build: run it there (debug builds allocate in the standard
+# library's unspecialised generic code). -enable-testing lets the tests' @testable imports compile.
+echo "== release build: no heap allocation in a training step"
+if swift build -c release --build-tests -Xswiftc -enable-testing; then
+    release_tests="$(swift build -c release --show-bin-path)/ttmPackageTests.xctest"
+    "$release_tests" NNTests.AllocationTests 2>&1 | tee "$logs/release-allocation.log"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || failed_phases+=("release allocation test")
+    count_results "$logs/release-allocation.log"
+else
+    failed_phases+=("release build")
+fi
+
 if [ "$(id -u)" -eq 0 ]; then
     # Open MPI refuses to start as root unless told that this is intended.
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

@@ -25,7 +25,7 @@ public func sgemm(
     precondition(lda >= max(1, transA == .none ? k : m), "sgemm: lda=\(lda) too small")
     precondition(ldb >= max(1, transB == .none ? n : k), "sgemm: ldb=\(ldb) too small")
     precondition(ldc >= max(1, n), "sgemm: ldc=\(ldc) too small")
-    precondition([m, n, k, lda, ldb, ldc].allSatisfy { $0 <= Int(Int32.max) }, "sgemm: dimension exceeds 32 bits")
+    precondition(max(m, n, k, lda, ldb, ldc) <= Int(Int32.max), "sgemm: dimension exceeds 32 bits")
     if m == 0 || n == 0 { return }
     cblas_sgemm(
         CblasRowMajor, transA.cblas, transB.cblas,

@@ -46,8 +46,11 @@ public final class ParameterStore {
     public let values: UnsafeMutablePointer<Float>
     public let gradients: UnsafeMutablePointer<Float>
     public var count: Int { layout.count }
-    /// Parameters whose gradients are not computed and which the optimizer leaves alone.
-    public private(set) var frozen: [Bool]
+    /// Offsets of trainable tensors that are frozen: no gradient is computed and the optimizer skips them.
+    public private(set) var frozenOffsets: Set<Int> = []
+    /// Offset ranges the optimizer updates: trainable and not frozen, adjacent tensors merged. Kept up to
+    /// date by `setFrozen`, so the training step reads it without building it.
+    public private(set) var trainableRanges: [Range<Int>] = []
 
     public init(layout: ParameterLayout) {
         self.layout = layout
@@ -56,7 +59,7 @@ public final class ParameterStore {
         values.initialize(repeating: 0, count: n)
         gradients = .allocate(capacity: n)
         gradients.initialize(repeating: 0, count: n)
-        frozen = layout.views.map { !$0.trainable }
+        trainableRanges = computeTrainableRanges()
     }
 
     deinit {
@@ -70,26 +73,24 @@ public final class ParameterStore {
     public func view(named name: String) -> ParameterView? { layout[name] }
 
     /// Whether backward should compute this tensor's gradient.
+    @inline(__always)
     public func needsGradient(_ view: ParameterView) -> Bool {
-        view.trainable && !isFrozen(view)
+        view.trainable && (frozenOffsets.isEmpty || !frozenOffsets.contains(view.offset))
     }
 
-    public func isFrozen(_ view: ParameterView) -> Bool {
-        guard let index = layout.views.firstIndex(of: view) else { return true }
-        return frozen[index]
-    }
+    public func isFrozen(_ view: ParameterView) -> Bool { !needsGradient(view) }
 
     /// Freezes (or unfreezes) every trainable tensor whose name starts with `prefix`.
     public func setFrozen(_ isFrozen: Bool, prefix: String) {
-        for (index, view) in layout.views.enumerated() where view.trainable && view.name.hasPrefix(prefix) {
-            frozen[index] = isFrozen
+        for view in layout.views where view.trainable && view.name.hasPrefix(prefix) {
+            if isFrozen { frozenOffsets.insert(view.offset) } else { frozenOffsets.remove(view.offset) }
         }
+        trainableRanges = computeTrainableRanges()
     }
 
-    /// Offset ranges the optimizer updates: trainable and not frozen, adjacent tensors merged.
-    public var trainableRanges: [Range<Int>] {
+    private func computeTrainableRanges() -> [Range<Int>] {
         var ranges: [Range<Int>] = []
-        for (index, view) in layout.views.enumerated() where view.trainable && !frozen[index] {
+        for view in layout.views where needsGradient(view) {
             if let last = ranges.last, last.upperBound == view.offset {
                 ranges[ranges.count - 1] = last.lowerBound..<view.range.upperBound
             } else {

@@ -71,7 +71,8 @@ public final class MixingStack: SequenceLayer {
             return
         }
         var upstream = dy
-        for (depth, layer) in layers.enumerated().reversed() {
+        for depth in stride(from: layers.count - 1, through: 0, by: -1) {
+            let layer = layers[depth]
             if depth == 0 {
                 layer.backward(upstream, dx: dx, p)
             } else {
