@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "NN", targets: ["NN"]),
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
+        .library(name: "TTM", targets: ["TTM"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -34,6 +35,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["BLAS"]),
         .target(name: "Optimizers", dependencies: ["NN"]),
         .target(name: "Checkpoint", dependencies: ["NN"]),
+        .target(name: "TTM", dependencies: ["NN", "Checkpoint"]),
 
         .executableTarget(
             name: "ttm",
@@ -49,6 +51,7 @@ let package = Package(
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "NNTests", dependencies: ["NN", "Optimizers", "Checkpoint", "AllocationCounter"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
+        .testTarget(name: "TTMTests", dependencies: ["TTM", "NN", "Optimizers", "Checkpoint"]),
         // Runs the built `ttm` executable; depending on it makes `swift test` build it first.
         .testTarget(name: "CLITests", dependencies: ["ttm", "BLAS"]),
     ]

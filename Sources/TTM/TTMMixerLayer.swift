@@ -1,0 +1,93 @@
+import NN
+
+/// One TTM mixer layer on h [batch, channels, patches n, width d]: in mix_channel mode first a channel
+/// mixer (gate before its MLP), then a patch mixer (when n > 1) and a feature mixer (gates after the MLP);
+/// each is residual.
+final class TTMMixerLayer {
+    let channelMixer: GatedMLPBlock?
+    let patchMixer: GatedMLPBlock?
+    let featureMixer: GatedMLPBlock
+    let patches: Int
+    let width: Int
+
+    private var blocks: [GatedMLPBlock] = []
+    private var inputs: [UnsafePointer<Float>] = []
+    private let gradients = [FloatBuffer(), FloatBuffer()]
+    private var count = 0
+
+    init(_ name: String, patches n: Int, width d: Int, channels: Int, mixChannels: Bool, config: TTMConfig,
+         dropout: Float, layout: inout ParameterLayout) {
+        patches = n
+        width = d
+        let e = config.expansionFactor, gated = config.gatedAttention, eps = config.normEpsilon
+        // Declared in IBM's state-dict order: patch, feature, channel.
+        patchMixer = n > 1
+            ? GatedMLPBlock(name + ".patch_mixer", axis: .patches, width: d, mixedSize: n, expansion: e, gated: gated,
+                            gateFirst: false, dropout: dropout, epsilon: eps, layout: &layout)
+            : nil
+        featureMixer = GatedMLPBlock(name + ".feature_mixer", axis: .features, width: d, mixedSize: d, expansion: e,
+                                     gated: gated, gateFirst: false, dropout: dropout, epsilon: eps, layout: &layout)
+        channelMixer = mixChannels
+            ? GatedMLPBlock(name + ".channel_feature_mixer", axis: .channels, width: d, mixedSize: channels, expansion: e,
+                            gated: gated, gateFirst: true, dropout: dropout, epsilon: eps, layout: &layout)
+            : nil
+        blocks = [channelMixer, patchMixer, featureMixer].compactMap { $0 }
+        inputs.reserveCapacity(blocks.count)
+    }
+
+    func initialize(_ p: ParameterStore, _ initializer: (Linear, ParameterStore) -> Void) {
+        for block in blocks { block.initialize(p, initializer) }
+    }
+
+    func forward(_ h: UnsafePointer<Float>, batch: Int, channels: Int, mode: ForwardMode, _ p: ParameterStore) -> UnsafePointer<Float> {
+        count = batch * channels * patches * width
+        var x = h
+        for block in blocks { x = block.forward(x, batch: batch, channels: channels, patches: patches, width: width, mode: mode, p) }
+        return x
+    }
+
+    /// dh += the input gradient.
+    func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
+        var upstream = dOut
+        for index in stride(from: blocks.count - 1, through: 0, by: -1) {
+            if index == 0 {
+                blocks[0].backward(upstream, dh: dh, p)
+            } else {
+                let target = gradients[index % 2].reserve(count)
+                target.update(repeating: 0, count: count)
+                blocks[index].backward(upstream, dh: target, p)
+                upstream = UnsafePointer(target)
+            }
+        }
+    }
+}
+
+/// Mixer layers one after another, on a fixed (patches, width) view of the hidden state.
+final class TTMMixerStack {
+    let layers: [TTMMixerLayer]
+    private let gradients = [FloatBuffer(), FloatBuffer()]
+    private var count = 0
+
+    init(layers: [TTMMixerLayer]) { self.layers = layers }
+
+    func forward(_ h: UnsafePointer<Float>, batch: Int, channels: Int, mode: ForwardMode, _ p: ParameterStore) -> UnsafePointer<Float> {
+        count = batch * channels * (layers.first.map { $0.patches * $0.width } ?? 0)
+        var x = h
+        for layer in layers { x = layer.forward(x, batch: batch, channels: channels, mode: mode, p) }
+        return x
+    }
+
+    func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
+        var upstream = dOut
+        for index in stride(from: layers.count - 1, through: 0, by: -1) {
+            if index == 0 {
+                layers[0].backward(upstream, dh: dh, p)
+            } else {
+                let target = gradients[index % 2].reserve(count)
+                target.update(repeating: 0, count: count)
+                layers[index].backward(upstream, dh: target, p)
+                upstream = UnsafePointer(target)
+            }
+        }
+    }
+}
