@@ -166,16 +166,17 @@ public final class TTMModel {
         let dDecIn = gradDecoderIn.reserve(batch * C * N * Dd)
         dDecIn.update(repeating: 0, count: batch * C * N * Dd)
         decoder.backward(dDecOut, dh: dDecIn, p)
-        if backboneFrozen { return }
 
+        // The adapter belongs to the decoder: it trains in fine-tuning too, but then passes nothing down.
         let hidden = batch * C * N * D
         var upstream = UnsafePointer(dDecIn)
         if let adapter {
-            let d = gradAdapter.reserve(hidden)
-            d.update(repeating: 0, count: hidden)
+            let d: UnsafeMutablePointer<Float>? = backboneFrozen ? nil : gradAdapter.reserve(hidden)
+            d?.update(repeating: 0, count: hidden)
             adapter.backward(dy: dDecIn, x: backboneOutput!, dx: d, rows: batch * C * N, p)
-            upstream = UnsafePointer(d)
+            if let d { upstream = UnsafePointer(d) }
         }
+        if backboneFrozen { return }
         var spare = 0  // alternate two buffers so that a group never writes the gradient it reads
         for index in stride(from: encoderGroups.count - 1, through: 0, by: -1) {
             let target = index == 0 ? gradEmbedded.reserve(hidden) : gradBackbone[spare].reserve(hidden)
