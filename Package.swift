@@ -40,7 +40,7 @@ let package = Package(
         .executableTarget(
             name: "ttm",
             dependencies: [
-                "BLAS", "MPI", "HDF5",
+                "BLAS", "MPI", "HDF5", "NN", "TTM", "Checkpoint", "Optimizers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -53,6 +53,6 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "TTMTests", dependencies: ["TTM", "NN", "Optimizers", "Checkpoint"]),
         // Runs the built `ttm` executable; depending on it makes `swift test` build it first.
-        .testTarget(name: "CLITests", dependencies: ["ttm", "BLAS"]),
+        .testTarget(name: "CLITests", dependencies: ["ttm", "BLAS", "Checkpoint"]),
     ]
 )

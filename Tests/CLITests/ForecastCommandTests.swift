@@ -1,0 +1,90 @@
+import Checkpoint
+import Foundation
+import XCTest
+
+final class ForecastCommandTests: XCTestCase {
+    private var shared: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
+    }
+    private var temporary: URL!
+
+    override func setUpWithError() throws {
+        temporary = FileManager.default.temporaryDirectory.appendingPathComponent("ttm-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temporary) }
+
+    /// `ttm forecast` on each fixture's past_values.npy reproduces IBM's predictions within 1e-5.
+    func testForecastMatchesTheReferenceForEveryFixture() throws {
+        for folder in ["small", "small_apl2", "small_mixchannel"] {
+            let root = shared.appendingPathComponent("fixtures/granite-ttm/\(folder)")
+            let out = temporary.appendingPathComponent("\(folder).npy").path
+            let result = try TTMProcess.run(["forecast", "--checkpoint", root.appendingPathComponent("model").path,
+                                             "--input", root.appendingPathComponent("past_values.npy").path, "--output", out])
+            XCTAssertEqual(result.status, 0, result.standardError)
+            let predicted = try NumPyArray.read(contentsOf: out)
+            let expected = try NumPyArray.read(contentsOf: root.appendingPathComponent("prediction_outputs.npy").path)
+            XCTAssertEqual(predicted.shape, [4, 16, 3])
+            XCTAssertEqual(predicted.shape, expected.shape)
+            let worst = zip(predicted.values, expected.values).map { abs($0 - $1) }.max()!
+            XCTAssertLessThanOrEqual(worst, 1e-5, folder)
+        }
+    }
+
+    func testForecastFromACSVSeries() throws {
+        let root = shared.appendingPathComponent("fixtures/granite-ttm/small")
+        let past = try NumPyArray.read(contentsOf: root.appendingPathComponent("past_values.npy").path)
+        // Series 2 of the fixture as a CSV with a timestamp column and 5 extra older rows.
+        var csv = "date,a,b,c\n"
+        for row in 0..<5 { csv += "2020-01-01 0\(row):00,9,9,9\n" }
+        for t in 0..<64 {
+            let v = (0..<3).map { String(past.values[(2 * 64 + t) * 3 + $0]) }
+            csv += "2020-01-02 \(t),\(v.joined(separator: ","))\n"
+        }
+        let input = temporary.appendingPathComponent("series.csv").path
+        try csv.write(toFile: input, atomically: true, encoding: .utf8)
+        let out = temporary.appendingPathComponent("forecast.csv").path
+        let result = try TTMProcess.run(["forecast", "--checkpoint", root.appendingPathComponent("model").path, "--input", input, "--output", out])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.first, "step,a,b,c")
+        XCTAssertEqual(lines.count, 17)
+        let expected = try NumPyArray.read(contentsOf: root.appendingPathComponent("prediction_outputs.npy").path)
+        let firstStep = lines[1].split(separator: ",").dropFirst().map { Float($0)! }
+        for channel in 0..<3 { XCTAssertEqual(firstStep[channel], expected.values[2 * 48 + channel], accuracy: 1e-5) }
+    }
+
+    func testBadInputsFailWithAClearMessage() throws {
+        let model = shared.appendingPathComponent("fixtures/granite-ttm/small/model").path
+        let wrongShape = temporary.appendingPathComponent("wrong.npy").path
+        try NumPyArray(shape: [2, 10, 3], values: [Float](repeating: 1, count: 60)).write(to: wrongShape)
+        let shortCSV = temporary.appendingPathComponent("short.csv").path
+        try "a,b,c\n1,2,3\n".write(toFile: shortCSV, atomically: true, encoding: .utf8)
+        let badCell = temporary.appendingPathComponent("bad.csv").path
+        try ("a,b,c\n" + String(repeating: "1,2,3\n", count: 70) + "1,x,3\n").write(toFile: badCell, atomically: true, encoding: .utf8)
+        let out = temporary.appendingPathComponent("out.npy").path
+        let cases: [([String], String)] = [
+            (["--checkpoint", model, "--input", wrongShape, "--output", out], "shape [2, 10, 3], the model needs [batch, 64, 3]"),
+            (["--checkpoint", model, "--input", shortCSV, "--output", out], "series too short: 1 rows"),
+            (["--checkpoint", model, "--input", badCell, "--output", out], "line 72, column 'b': 'x' is not a finite number"),
+            (["--checkpoint", temporary.path, "--input", wrongShape, "--output", out], "no config.json"),
+            (["--checkpoint", model, "--input", temporary.appendingPathComponent("none.npy").path, "--output", out], "no such file"),
+        ]
+        for (arguments, message) in cases {
+            let result = try TTMProcess.run(["forecast"] + arguments)
+            XCTAssertNotEqual(result.status, 0, message)
+            XCTAssertTrue(result.standardError.contains(message), "expected '\(message)' in: \(result.standardError)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "nothing written on failure")
+    }
+
+    func testInspectPrintsParameterCounts() throws {
+        let result = try TTMProcess.run(["inspect", shared.appendingPathComponent("fixtures/granite-ttm/small_mixchannel/model").path])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        XCTAssertTrue(result.standardOutput.contains("backbone 3,664"), result.standardOutput)
+        XCTAssertTrue(result.standardOutput.contains("total 6,458"), result.standardOutput)
+        XCTAssertTrue(result.standardOutput.contains("mode mix_channel"), result.standardOutput)
+    }
+}
