@@ -1,4 +1,12 @@
 import CBLAS
+import Synchronization
+
+/// Floating-point operations issued through `sgemm` since the process started (2·m·n·k per call), so that
+/// benchmarks can report achieved GFLOP/s without counting by hand.
+public enum GEMMStatistics {
+    static let counter = Atomic<Int>(0)
+    public static var flops: Int { counter.load(ordering: .relaxed) }
+}
 
 /// Whether a GEMM operand is used as stored or transposed.
 public enum Transpose: Sendable {
@@ -27,6 +35,7 @@ public func sgemm(
     precondition(ldc >= max(1, n), "sgemm: ldc=\(ldc) too small")
     precondition(max(m, n, k, lda, ldb, ldc) <= Int(Int32.max), "sgemm: dimension exceeds 32 bits")
     if m == 0 || n == 0 { return }
+    GEMMStatistics.counter.add(2 * m * n * k, ordering: .relaxed)
     cblas_sgemm(
         CblasRowMajor, transA.cblas, transB.cblas,
         Int32(m), Int32(n), Int32(k),
