@@ -122,3 +122,33 @@ struct Lcg {
         return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
     }
 }
+
+final class TTMSeedVocabularyTests: XCTestCase {
+    func testSeedVocabularyBuildsTheSeedDefault() throws {
+        let config = try TTMConfig(modelSection: [
+            "context_length": .number(512), "prediction_length": .number(96), "patch_length": .number(64),
+            "num_backbone_levels": .number(6), "blocks_per_level": .number(2), "hidden_features": .number(192),
+            "expansion_factor": .number(2), "decoder_layers": .number(2), "dropout": .number(0.2),
+            "head_dropout": .number(0.2), "use_revin": .bool(true),
+        ], source: "seed.yaml")
+        XCTAssertEqual(config.adaptivePatchingLevels, 6)
+        XCTAssertEqual(config.decoderDModel, 192)
+        XCTAssertEqual(config.scaling, .std)
+        XCTAssertEqual(try TTMModel(config: config).layout.count, 1_907_528)
+    }
+
+    func testUnknownAndConflictingKeysAreNamed() {
+        XCTAssertThrowsError(try TTMConfig(modelSection: ["context_length": .number(64), "levels": .number(2)], source: "x.yaml")) {
+            XCTAssertTrue(String(describing: $0).contains("'levels'"), "\($0)")
+        }
+        XCTAssertThrowsError(try TTMConfig(modelSection: ["hidden_features": .number(64), "d_model": .number(32)], source: "x.yaml")) {
+            XCTAssertTrue(String(describing: $0).contains("'hidden_features'"), "\($0)")
+        }
+        XCTAssertThrowsError(try TTMConfig(modelSection: ["context_length": .number(64), "prediction_length": .number(8),
+                                                          "patch_length": .number(8), "hidden_features": .number(16),
+                                                          "blocks_per_level": .number(1), "decoder_layers": .number(1),
+                                                          "use_revin": .string("yes")], source: "x.yaml")) {
+            XCTAssertTrue(String(describing: $0).contains("'use_revin'"), "\($0)")
+        }
+    }
+}
