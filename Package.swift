@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
         .library(name: "TTM", targets: ["TTM"]),
+        .library(name: "Corpus", targets: ["Corpus"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -36,11 +37,12 @@ let package = Package(
         .target(name: "Optimizers", dependencies: ["NN"]),
         .target(name: "Checkpoint", dependencies: ["NN"]),
         .target(name: "TTM", dependencies: ["NN", "Checkpoint"]),
+        .target(name: "Corpus", dependencies: ["HDF5"]),
 
         .executableTarget(
             name: "ttm",
             dependencies: [
-                "BLAS", "MPI", "HDF5", "NN", "TTM", "Checkpoint", "Optimizers",
+                "BLAS", "MPI", "HDF5", "NN", "TTM", "Checkpoint", "Optimizers", "Corpus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -51,6 +53,7 @@ let package = Package(
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "NNTests", dependencies: ["NN", "Optimizers", "Checkpoint", "AllocationCounter"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
+        .testTarget(name: "CorpusTests", dependencies: ["Corpus", "HDF5", "CHDF5"]),
         .testTarget(name: "TTMTests", dependencies: ["TTM", "NN", "Optimizers", "Checkpoint"]),
         // Runs the built `ttm` executable; depending on it makes `swift test` build it first.
         .testTarget(name: "CLITests", dependencies: ["ttm", "BLAS", "Checkpoint"]),

@@ -1,5 +1,9 @@
 import CHDF5
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The attributes of a group or dataset: small named values (strings, numbers, short numeric arrays).
 /// Setting a name that exists replaces it.
 public struct Attributes {
@@ -40,6 +44,41 @@ public struct Attributes {
                 var pointer: UnsafePointer<CChar>? = text
                 try check(H5Awrite(attribute, type, &pointer), "HDF5: cannot write attribute '\(name)' of \(location)")
             }
+        }
+    }
+
+    /// Stores a list of UTF-8 strings (variable length; h5py reads it as an array of str).
+    public func set(_ name: String, to values: [String]) throws {
+        let type = try stringType(size: ttm_h5t_variable())
+        defer { H5Tclose(type) }
+        var dims = [hsize_t(values.count)]
+        let space = H5Screate_simple(1, &dims, nil)
+        defer { H5Sclose(space) }
+        try withNewAttribute(name, type: type, space: space) { attribute in
+            let copies = values.map { strdup($0) }
+            defer { copies.forEach { free($0) } }
+            var pointers = copies.map { UnsafePointer<CChar>($0) }
+            try check(H5Awrite(attribute, type, &pointers), "HDF5: cannot write attribute '\(name)' of \(location)")
+        }
+    }
+
+    /// Reads a list of variable-length strings (as written by `set(_:to: [String])` or h5py).
+    public func strings(_ name: String) throws -> [String] {
+        try withAttribute(name) { attribute in
+            let stored = H5Aget_type(attribute)
+            defer { H5Tclose(stored) }
+            guard H5Tget_class(stored) == H5T_STRING, H5Tis_variable_str(stored) > 0 else {
+                throw HDF5Error(message: "HDF5: attribute '\(name)' of \(location) is not a list of variable-length strings")
+            }
+            let space = H5Aget_space(attribute)
+            defer { H5Sclose(space) }
+            let count = Int(try check(H5Sget_simple_extent_npoints(space), "HDF5: cannot size attribute '\(name)' of \(location)"))
+            let memory = try stringType(size: ttm_h5t_variable(), characterSet: H5Tget_cset(stored))
+            defer { H5Tclose(memory) }
+            var pointers = [UnsafeMutablePointer<CChar>?](repeating: nil, count: count)
+            try check(H5Aread(attribute, memory, &pointers), "HDF5: cannot read attribute '\(name)' of \(location)")
+            defer { pointers.forEach { H5free_memory($0) } }
+            return pointers.map { $0.map { String(cString: $0) } ?? "" }
         }
     }
 

@@ -99,6 +99,7 @@ final class HDF5Tests: XCTestCase {
             try group.attributes.set("scale", to: Float(0.125))
             try group.attributes.set("name", to: "first")
             try group.attributes.set("name", to: "série ✓")  // replaced, and UTF-8
+            try group.attributes.set("columns", to: ["HUFL", "OT", "é"])
             let dataset = try group.createDataset("d", of: Float.self, shape: [2])
             try dataset.attributes.set("unit", to: "kWh")
             try file.close()
@@ -110,7 +111,8 @@ final class HDF5Tests: XCTestCase {
         XCTAssertEqual(try group.attributes.values("mean", as: Double.self), [1.5, -2.25])
         XCTAssertEqual(try group.attributes.value("scale", as: Float.self), 0.125)
         XCTAssertEqual(try group.attributes.string("name"), "série ✓")
-        XCTAssertEqual(try group.attributes.names(), ["mean", "name", "scale"])
+        XCTAssertEqual(try group.attributes.strings("columns"), ["HUFL", "OT", "é"])
+        XCTAssertEqual(try group.attributes.names(), ["columns", "mean", "name", "scale"])
         XCTAssertEqual(try group.openDataset("d").attributes.string("unit"), "kWh")
         XCTAssertFalse(group.attributes.contains("missing"))
         assertError(try group.attributes.string("missing"), mentions: ["missing", "'/g'", "attrs.h5"])

@@ -1,0 +1,160 @@
+import Foundation
+import HDF5
+
+/// The on-disk layout (see README, "HDF5 shard schema"). Bump `schema` when it changes.
+public enum ShardSchema {
+    public static let schema = "ttm-shard/1"
+    public static let values = "values"            // float32 [rows, channels], all series of the shard stacked
+    public static let offsets = "offsets"          // int64 [series + 1], first row of each series, then the end
+    public static let splits = "splits"            // int64 [series, 3], train/validation/test end rows per series
+    public static let trainMean = "train_mean"     // float64 [channels], over the train rows of the whole dataset
+    public static let trainStd = "train_std"       // float64 [channels], population standard deviation, same rows
+    public static let filePrefix = "part-"
+    public static let fileSuffix = ".h5"
+}
+
+/// `ttm prepare`: CSV to HDF5 shards.
+public struct PrepareOptions: Sendable {
+    public var layout: SeriesTable.Layout
+    public var split: SplitProtocol
+    public var context: Int
+    public var missing: MissingValuePolicy
+    /// Upper bound of one shard's value data, in bytes (a longer single series gets a shard of its own).
+    public var shardBytes: Int
+    public var overwrite: Bool
+    public init(layout: SeriesTable.Layout = .init(), split: SplitProtocol = .ratio(train: 0.7, validation: 0.1, test: 0.2),
+                context: Int = 0, missing: MissingValuePolicy = .error, shardBytes: Int = 256 << 20, overwrite: Bool = false) {
+        self.layout = layout
+        self.split = split
+        self.context = context
+        self.missing = missing
+        self.shardBytes = shardBytes
+        self.overwrite = overwrite
+    }
+}
+
+public struct PrepareReport: Sendable {
+    public var series: Int
+    public var rows: Int
+    public var channels: [String]
+    public var shards: Int
+    public var droppedForMissingValues: [String]
+    public var trainMean: [Double]
+    public var trainStd: [Double]
+}
+
+public enum Prepare {
+    /// Reads `csv`, writes shards into `output` atomically: everything is written into a temporary sibling
+    /// folder that is renamed to `output` only when complete; on any error it is removed.
+    public static func run(csv: String, output: String, options: PrepareOptions) throws -> PrepareReport {
+        let table = try SeriesTable.read(csv: csv, layout: options.layout, missing: options.missing)
+        return try write(table, source: csv, output: output, options: options)
+    }
+
+    public static func write(_ table: SeriesTable, source: String, output: String, options: PrepareOptions) throws -> PrepareReport {
+        let manager = FileManager.default
+        let target = URL(fileURLWithPath: output).standardizedFileURL
+        let parent = target.deletingLastPathComponent()
+        if manager.fileExists(atPath: target.path) && !options.overwrite {
+            throw DataError("\(output): already exists (use --overwrite to replace it)")
+        }
+        var isDirectory: ObjCBool = false
+        guard manager.fileExists(atPath: parent.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw DataError("\(output): parent folder \(parent.path) does not exist")
+        }
+        guard manager.isWritableFile(atPath: parent.path) else { throw DataError("\(output): folder \(parent.path) is not writable") }
+
+        let stats = trainStatistics(table, split: options.split)
+        let partial = parent.appendingPathComponent(".\(target.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
+        try? manager.removeItem(at: partial)
+        do {
+            try manager.createDirectory(at: partial, withIntermediateDirectories: false)
+            // Group series into shards of at most `shardBytes` of values.
+            var groups: [[Int]] = [[]]
+            var bytes = 0
+            for (index, series) in table.series.enumerated() {
+                let size = series.values.count * 4
+                if !groups[groups.count - 1].isEmpty && bytes + size > options.shardBytes { groups.append([]); bytes = 0 }
+                groups[groups.count - 1].append(index)
+                bytes += size
+            }
+            for (shard, members) in groups.enumerated() {
+                let name = String(format: "%@%05d%@", ShardSchema.filePrefix, shard, ShardSchema.fileSuffix)
+                try writeShard(partial.appendingPathComponent(name).path, table: table, members: members, shard: shard,
+                               shards: groups.count, stats: stats, source: source, options: options)
+            }
+            if manager.fileExists(atPath: target.path) {
+                let old = parent.appendingPathComponent(".\(target.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
+                try manager.moveItem(at: target, to: old)
+                try manager.moveItem(at: partial, to: target)
+                try? manager.removeItem(at: old)
+            } else {
+                try manager.moveItem(at: partial, to: target)
+            }
+            return PrepareReport(series: table.series.count, rows: table.series.reduce(0) { $0 + $1.length }, channels: table.columns,
+                                 shards: groups.count, droppedForMissingValues: table.droppedForMissingValues,
+                                 trainMean: stats.mean, trainStd: stats.std)
+        } catch {
+            try? manager.removeItem(at: partial)
+            if let error = error as? DataError { throw error }
+            if let error = error as? HDF5Error { throw DataError(error.message) }
+            throw DataError("\(output): cannot write: \(error.localizedDescription)")
+        }
+    }
+
+    /// Per-channel mean and population standard deviation over the train rows of every series, two passes in
+    /// Double.
+    static func trainStatistics(_ table: SeriesTable, split: SplitProtocol) -> (mean: [Double], std: [Double]) {
+        let c = table.columns.count
+        var sum = [Double](repeating: 0, count: c), count = 0
+        for series in table.series {
+            let end = split.ends(length: series.length).0
+            for t in 0..<end { for k in 0..<c { sum[k] += Double(series.values[t * c + k]) } }
+            count += end
+        }
+        let mean = sum.map { $0 / Double(max(count, 1)) }
+        var squares = [Double](repeating: 0, count: c)
+        for series in table.series {
+            let end = split.ends(length: series.length).0
+            for t in 0..<end { for k in 0..<c { let d = Double(series.values[t * c + k]) - mean[k]; squares[k] += d * d } }
+        }
+        return (mean, squares.map { ($0 / Double(max(count, 1))).squareRoot() })
+    }
+
+    private static func writeShard(_ path: String, table: SeriesTable, members: [Int], shard: Int, shards: Int,
+                                   stats: (mean: [Double], std: [Double]), source: String, options: PrepareOptions) throws {
+        let c = table.columns.count
+        let rows = members.reduce(0) { $0 + table.series[$1].length }
+        let file = try File.create(path)
+        let values = try file.createDataset(ShardSchema.values, of: Float.self, shape: [rows, c],
+                                            chunks: [max(1, min(rows, max(1, 16384 / c))), c], deflateLevel: 4)
+        var offsets: [Int64] = [0], splits: [Int64] = []
+        var row = 0
+        for index in members {
+            let series = table.series[index]
+            try values.write(series.values, offset: [row, 0], count: [series.length, c])
+            row += series.length
+            offsets.append(Int64(row))
+            let ends = options.split.ends(length: series.length)
+            splits += [Int64(ends.0), Int64(ends.1), Int64(ends.2)]
+        }
+        try file.createDataset(ShardSchema.offsets, of: Int64.self, shape: [offsets.count]).write(offsets)
+        try file.createDataset(ShardSchema.splits, of: Int64.self, shape: [members.count, 3]).write(splits)
+        try file.createDataset(ShardSchema.trainMean, of: Double.self, shape: [c]).write(stats.mean)
+        try file.createDataset(ShardSchema.trainStd, of: Double.self, shape: [c]).write(stats.std)
+        let a = file.attributes
+        try a.set("schema", to: ShardSchema.schema)
+        try a.set("columns", to: table.columns)
+        try a.set("series_ids", to: members.map { table.series[$0].id })
+        try a.set("first_timestamps", to: members.map { table.series[$0].timestamps.first ?? "" })
+        try a.set("last_timestamps", to: members.map { table.series[$0].timestamps.last ?? "" })
+        try a.set("split_protocol", to: options.split.description)
+        try a.set("context", to: Int64(options.context))
+        try a.set("std_kind", to: "population")
+        try a.set("missing_values", to: options.missing.rawValue)
+        try a.set("source", to: source)
+        try a.set("shard", to: Int64(shard))
+        try a.set("shards", to: Int64(shards))
+        try file.close()
+    }
+}

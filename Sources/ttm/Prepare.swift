@@ -1,0 +1,61 @@
+import ArgumentParser
+import Corpus
+import Foundation
+
+struct PrepareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prepare",
+        abstract: "Turn a CSV of time series into HDF5 shards for training.",
+        discussion: """
+            Wide CSV: a timestamp column and value columns (like ETTh1). Long CSV: id column(s) naming the series, a \
+            timestamp column, value columns; many series stacked. The output folder appears only when complete. \
+            The shard layout is described in the README ("HDF5 shard schema").
+            """)
+
+    @Option(help: "The CSV file.") var input: String
+    @Option(help: "Output folder for the shards (must not exist unless --overwrite).") var output: String
+    @Option(help: "Timestamp column (default: date, timestamp, time or datetime when present).") var timestampColumn: String?
+    @Option(help: "Comma-separated id columns of a long-format CSV.") var idColumns: String?
+    @Option(help: "Comma-separated value columns (default: all but timestamp and ids).") var targetColumns: String?
+    @Option(help: "ratio:0.7,0.1,0.2 | rows:8640,11520,14400 | ett-hourly") var split: String = "ratio:0.7,0.1,0.2"
+    @Option(help: "Context length: validation and test start this many rows before their split (default 512 for ett-hourly, else 0).")
+    var context: Int?
+    @Option(help: "Forecast horizon: with it, series too short for one context+horizon training window are counted, and all too short is an error.")
+    var horizon: Int?
+    @Option(help: "Missing values: error | ffill | drop.") var missing: String = "error"
+    @Option(help: "Largest shard, in MB of values.") var shardSizeMb: Double = 256
+    @Flag(help: "Replace an existing output folder.") var overwrite = false
+
+    func validate() throws {
+        guard MissingValuePolicy(rawValue: missing) != nil else {
+            throw ValidationError("--missing must be one of error, ffill, drop (got '\(missing)')")
+        }
+        guard shardSizeMb > 0 else { throw ValidationError("--shard-size-mb must be positive") }
+        if let context, context < 0 { throw ValidationError("--context must not be negative") }
+        if let horizon, horizon < 1 { throw ValidationError("--horizon must be at least 1") }
+    }
+
+    func run() throws {
+        let splitProtocol = try SplitProtocol(parsing: split)
+        let list: (String?) -> [String]? = { $0.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } }
+        let options = PrepareOptions(
+            layout: .init(timestampColumn: timestampColumn, idColumns: list(idColumns) ?? [], targetColumns: list(targetColumns)),
+            split: splitProtocol, context: context ?? (split == "ett-hourly" ? 512 : 0),
+            missing: MissingValuePolicy(rawValue: missing)!, shardBytes: Int(shardSizeMb * 1_048_576), overwrite: overwrite)
+        let table = try SeriesTable.read(csv: input, layout: options.layout, missing: options.missing)
+        if let horizon {
+            let window = options.context + horizon
+            let short = table.series.filter { splitProtocol.ends(length: $0.length).0 < window }
+            if short.count == table.series.count {
+                throw DataError("\(input): all \(short.count) series are too short for one training window of \(window) rows (context \(options.context) + horizon \(horizon))")
+            }
+            if !short.isEmpty { print("prepare: \(short.count) series shorter than one training window (\(window) rows) will be skipped by training") }
+        }
+        let report = try Prepare.write(table, source: input, output: output, options: options)
+        print("prepare: \(report.series) series, \(report.rows) rows, \(report.channels.count) channels (\(report.channels.joined(separator: ", "))) -> \(report.shards) shard(s) in \(output)")
+        if !report.droppedForMissingValues.isEmpty {
+            print("prepare: dropped \(report.droppedForMissingValues.count) series with missing values: \(report.droppedForMissingValues.prefix(10).joined(separator: ", "))")
+        }
+        print("prepare: split \(splitProtocol), context \(options.context); train mean \(report.trainMean.map { String(format: "%.4g", $0) }), std (population) \(report.trainStd.map { String(format: "%.4g", $0) })")
+    }
+}
