@@ -18,6 +18,16 @@ public struct SeriesTable: Sendable {
         /// Row-major [length, channels].
         public var values: [Float]
         public var length: Int { timestamps.count }
+        public init(id: String, timestamps: [String], values: [Float]) {
+            self.id = id
+            self.timestamps = timestamps
+            self.values = values
+        }
+    }
+
+    public init(columns: [String], series: [Series]) {
+        self.columns = columns
+        self.series = series
     }
 
     public var columns: [String]

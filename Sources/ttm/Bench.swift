@@ -3,5 +3,5 @@ import ArgumentParser
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the building blocks and print figures.",
-        subcommands: [BenchBLAS.self, BenchModel.self, BenchAllreduce.self])
+        subcommands: [BenchBLAS.self, BenchModel.self, BenchData.self, BenchAllreduce.self])
 }

@@ -1,0 +1,46 @@
+import Foundation
+import XCTest
+
+final class PrepareCommandTests: XCTestCase {
+    private var folder: URL!
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("ttm-prepare-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    func testPreparesAndReports() throws {
+        let csv = folder.appendingPathComponent("w.csv").path
+        try ("date,a,b\n" + (0..<100).map { "\($0),\($0),\(2 * $0)" }.joined(separator: "\n") + "\n").write(toFile: csv, atomically: true, encoding: .utf8)
+        let out = folder.appendingPathComponent("shards").path
+        let result = try TTMProcess.run(["prepare", "--input", csv, "--output", out, "--split", "rows:60,80,100", "--context", "10", "--horizon", "5"])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        XCTAssertTrue(result.standardOutput.contains("1 series, 100 rows, 2 channels (a, b) -> 1 shard(s)"), result.standardOutput)
+        XCTAssertTrue(result.standardOutput.contains("std (population)"), result.standardOutput)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/part-00000.h5"))
+    }
+
+    func testFailuresExitNonZeroNameTheProblemAndLeaveNothing() throws {
+        let short = folder.appendingPathComponent("short.csv").path
+        try "date,a\n1,1\n2,2\n3,3\n".write(toFile: short, atomically: true, encoding: .utf8)
+        let bad = folder.appendingPathComponent("bad.csv").path
+        try "date,a\n1,1\n2,oops\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let out = folder.appendingPathComponent("out").path
+        let cases: [([String], String)] = [
+            (["--input", short, "--output", out, "--horizon", "4"], "all 1 series are too short for one training window of 4 rows"),
+            (["--input", bad, "--output", out], "bad.csv: line 3, column 'a': 'oops' is not a finite number"),
+            (["--input", short, "--output", out, "--split", "thirds"], "--split 'thirds'"),
+            (["--input", short, "--output", out, "--missing", "guess"], "--missing must be one of error, ffill, drop"),
+            (["--input", short, "--output", out, "--target-columns", "zz"], "no column 'zz'"),
+        ]
+        for (arguments, message) in cases {
+            let result = try TTMProcess.run(["prepare"] + arguments)
+            XCTAssertNotEqual(result.status, 0, message)
+            XCTAssertTrue(result.standardError.contains(message), "expected '\(message)' in: \(result.standardError)")
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasSuffix(".csv") }
+        XCTAssertEqual(left, [])
+    }
+}
