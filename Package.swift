@@ -18,6 +18,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -38,11 +39,15 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["NN"]),
         .target(name: "TTM", dependencies: ["NN", "Checkpoint"]),
         .target(name: "Corpus", dependencies: ["HDF5"]),
+        .target(name: "Training", dependencies: [
+            "MPI", "NN", "Optimizers", "TTM", "Checkpoint", "Corpus", "BLAS",
+            .product(name: "Yams", package: "Yams"),
+        ]),
 
         .executableTarget(
             name: "ttm",
             dependencies: [
-                "BLAS", "MPI", "HDF5", "NN", "TTM", "Checkpoint", "Optimizers", "Corpus",
+                "BLAS", "MPI", "HDF5", "NN", "TTM", "Checkpoint", "Optimizers", "Corpus", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -53,6 +58,7 @@ let package = Package(
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "NNTests", dependencies: ["NN", "Optimizers", "Checkpoint", "AllocationCounter"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TTM", "Corpus", "NN", "Checkpoint"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "HDF5", "CHDF5"]),
         .testTarget(name: "TTMTests", dependencies: ["TTM", "NN", "Optimizers", "Checkpoint"]),
         // Runs the built `ttm` executable; depending on it makes `swift test` build it first.

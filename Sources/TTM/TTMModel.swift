@@ -28,6 +28,8 @@ public final class TTMModel {
     private let scaled = FloatBuffer(), patches = FloatBuffer(), embedded = FloatBuffer(), adapted = FloatBuffer()
     private let headInput = FloatBuffer(), headMask = FloatBuffer(), headOutput = FloatBuffer(), forecast = FloatBuffer()
     private var backboneOutput: UnsafePointer<Float>?
+    /// Each encoder group's output in the last forward (for locating a NaN).
+    private var groupOutputs: [UnsafePointer<Float>] = []
     private var decoderOutput: UnsafePointer<Float>?
     private let gradForecast = FloatBuffer(), gradHead = FloatBuffer(), gradDecoderOut = FloatBuffer()
     private let gradDecoderIn = FloatBuffer(), gradAdapter = FloatBuffer(), gradEmbedded = FloatBuffer()
@@ -110,7 +112,11 @@ public final class TTMModel {
         let h0 = embedded.reserve(batch * C * N * D)
         patcher.forward(patched, h0, rows: batch * C * N, p)
         var h = UnsafePointer(h0)
-        for group in encoderGroups { h = group.forward(h, batch: batch, channels: C, mode: mode, p) }
+        groupOutputs.removeAll(keepingCapacity: true)
+        for group in encoderGroups {
+            h = group.forward(h, batch: batch, channels: C, mode: mode, p)
+            groupOutputs.append(h)
+        }
         backboneOutput = h
         if let adapter {
             let a = adapted.reserve(batch * C * N * Dd)
@@ -138,6 +144,25 @@ public final class TTMModel {
     /// The scaler's location and scale of the last forward, [batch, channels] (nil without scaling).
     public var location: UnsafePointer<Float>? { scaler?.location }
     public var scale: UnsafePointer<Float>? { scaler?.scale }
+
+    /// The first stage of the last forward whose output holds a NaN or infinity, named as in the state dict,
+    /// or nil when all are finite.
+    public func firstNonFiniteStage() -> String? {
+        let c = config, B = batch, C = c.numInputChannels, N = c.numPatches
+        var stages: [(String, UnsafePointer<Float>, Int)] = []
+        if scaler != nil { stages.append(("scaler (std scaling of the input)", UnsafePointer(scaled.pointer), B * c.contextLength * C)) }
+        stages.append(("backbone.encoder.patcher", UnsafePointer(embedded.pointer), B * C * N * c.dModel))
+        let prefix = c.adaptivePatchingLevels > 0 ? "backbone.encoder.mlp_mixer_encoder.mixers.%d" : "backbone.encoder.mlp_mixer_encoder (layers %d..)"
+        for (k, output) in groupOutputs.enumerated() { stages.append((String(format: prefix, k), output, B * C * N * c.dModel)) }
+        if adapter != nil { stages.append(("decoder.adapter", UnsafePointer(adapted.pointer), B * C * N * c.decoderDModel)) }
+        if let decoderOutput { stages.append(("decoder.decoder_block", decoderOutput, B * C * N * c.decoderDModel)) }
+        stages.append(("head.base_forecast_block", UnsafePointer(headOutput.pointer), B * C * c.predictionLength))
+        stages.append(("output (after denormalisation)", UnsafePointer(forecast.pointer), B * C * c.predictionLength))
+        for (name, pointer, count) in stages where UnsafeBufferPointer(start: pointer, count: count).contains(where: { !$0.isFinite }) {
+            return name
+        }
+        return nil
+    }
 
     // MARK: backward
 

@@ -1,0 +1,69 @@
+import Corpus
+import Foundation
+
+/// Windows of one split over several prepared folders, numbered 0..<count, and batch loading into
+/// past/future buffers.
+public final class WindowSource {
+    public let corpora: [CorpusReader]
+    public let indices: [WindowIndex]
+    public let context: Int
+    public let horizon: Int
+    public let channels: Int
+    public let count: Int
+    public var skippedSeries: Int { indices.reduce(0) { $0 + $1.skippedSeries } }
+    private let starts: [Int]
+    private var window: [Float]
+
+    public init(corpora: [CorpusReader], split: Split, view: WindowIndex.View, context: Int, horizon: Int) throws {
+        self.corpora = corpora
+        self.context = context
+        self.horizon = horizon
+        indices = corpora.map { WindowIndex($0, split: split, view: view, context: context, horizon: horizon) }
+        let widths = Set(zip(indices, corpora).map { $0.channels($1) })
+        guard widths.count <= 1 else { throw DataError("the prepared folders have different channel counts \(widths.sorted())") }
+        channels = widths.first ?? 1
+        var starts = [0]
+        for index in indices { starts.append(starts.last! + index.count) }
+        self.starts = starts
+        count = starts.last!
+        window = [Float](repeating: 0, count: (context + horizon) * channels)
+    }
+
+    /// Opens prepared folders given as paths or globs.
+    public static func open(_ patterns: [String]) throws -> [CorpusReader] {
+        var folders: [String] = []
+        for pattern in patterns {
+            if pattern.contains("*") || pattern.contains("?") {
+                let matches = glob(pattern)
+                guard !matches.isEmpty else { throw DataError("data.shards: '\(pattern)' matches nothing") }
+                folders += matches
+            } else {
+                folders.append(pattern)
+            }
+        }
+        return try folders.map { try CorpusReader(folder: $0) }
+    }
+
+    /// Copies window `id` into past [context, channels] and future [horizon, channels].
+    public func load(_ id: Int, past: UnsafeMutablePointer<Float>, future: UnsafeMutablePointer<Float>) throws {
+        var corpus = 0
+        while starts[corpus + 1] <= id { corpus += 1 }
+        let c = channels
+        try window.withUnsafeMutableBufferPointer { try indices[corpus].read(id - starts[corpus], from: corpora[corpus], into: $0) }
+        window.withUnsafeBufferPointer { w in
+            past.update(from: w.baseAddress!, count: context * c)
+            future.update(from: w.baseAddress! + context * c, count: horizon * c)
+        }
+    }
+
+    private static func glob(_ pattern: String) -> [String] {
+        var result = glob_t()
+        defer { globfree(&result) }
+        guard Glibc.glob(pattern, 0, nil, &result) == 0 else { return [] }
+        return (0..<Int(result.gl_pathc)).compactMap { result.gl_pathv[$0].map { String(cString: $0) } }.sorted()
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import MPI
+import TTM
+import Training
+
+struct Pretrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Data-parallel TTM pretraining; start it with mpirun -np N (or alone for one rank).",
+        discussion: """
+            Every rank trains on its slice of each global batch; gradients are averaged with MPI; rank 0 logs, \
+            validates and writes checkpoints. With a finetune section, rank 0 fine-tunes the final model with the \
+            backbone frozen once pretraining ends, while the other ranks exit. See configs/ for examples.
+            """)
+
+    @Option(help: "Run configuration (YAML).") var config: String
+    @Flag(help: "Continue from the newest complete checkpoint in checkpointing.directory.") var resume = false
+    @Flag(help: "Single-process debug run: a tiny model on a small slice, a finite-difference gradient check on the first batch, NaN checks, per-phase timings.")
+    var debug = false
+
+    func run() throws {
+        let world = try Communicator.world()
+        do {
+            let settings = try RunConfig.load(config)
+            let trainer = try Pretrainer(config: settings, world: world, options: .init(resume: resume, debug: debug))
+            _ = try trainer.run()
+            // Fine-tuning needs no MPI: leave it so that the other ranks can exit now.
+            MPIEnvironment.finalize()
+            guard world.isRoot, !debug, let finetune = settings.finetune else { return }
+            let tuner = FineTuner(settings: finetune, seed: settings.training.seed, weightDecay: settings.training.weightDecay) { print($0) }
+            _ = try tuner.run(from: trainer.model, trainer.store)
+        } catch {
+            failJob(error, world: world)
+        }
+    }
+}
+
+/// Reports `error` (rank 0 plainly, other ranks with their rank) and ends the whole job with a non-zero exit:
+/// other ranks may be waiting in a collective, so with several ranks the job is aborted through MPI.
+func failJob(_ error: Error, world: Communicator) -> Never {
+    printToStandardError(world.isRoot ? "Error: \(error)" : "Error (rank \(world.rank)): \(error)")
+    if world.size > 1 && MPIEnvironment.isInitialized { world.abort(exitCode: 1) }
+    exit(1)
+}
+
+struct FineTune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "finetune",
+        abstract: "Fine-tune a checkpoint (ours or one saved by granite-tsfm) with the backbone frozen, on one process.")
+
+    @Option(help: "Run configuration (YAML) with a finetune section.") var config: String
+    @Option(help: "Checkpoint folder to start from (default: finetune.checkpoint).") var checkpoint: String?
+
+    func run() throws {
+        if let rank = ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_RANK"], rank != "0" { return }
+        let settings = try RunConfig.load(config)
+        guard let finetune = settings.finetune else {
+            throw ConfigError(key: "finetune", message: "missing from \(config)")
+        }
+        guard let start = checkpoint ?? finetune.checkpoint else {
+            throw ConfigError(key: "finetune.checkpoint", message: "no checkpoint: give finetune.checkpoint or --checkpoint")
+        }
+        let (model, store) = try TTMCheckpoint.load(start)
+        print("finetune: starting from \(start)")
+        let tuner = FineTuner(settings: finetune, seed: settings.training.seed, weightDecay: settings.training.weightDecay) { print($0) }
+        _ = try tuner.run(from: model, store)
+    }
+}
+
+import NN
