@@ -80,6 +80,30 @@ for ranks in 2 4; do
     count_results "$out"/1/rank.*/stdout
 done
 
+# Two "hosts" in network namespaces running the same pretraining job through a hostfile (needs root).
+echo "== multi-node: 2 network-namespace hosts vs 1 host"
+ett="$(cd .. && pwd)/shared/datasets/ETT-small/ETTh1.csv"
+release_ttm="$(swift build -c release --show-bin-path)/ttm"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: the multi-node test needs root (network namespaces); it did not run" >&2
+    failed_phases+=("multi-node (not root)")
+elif "$release_ttm" prepare --input "$ett" --output "$logs/etth1" --split ett-hourly --context 64 >/dev/null; then
+    cat > "$logs/multinode.yaml" <<YAML
+model: {context_length: 64, prediction_length: 16, patch_length: 8, num_backbone_levels: 2, blocks_per_level: 1,
+        hidden_features: 16, decoder_layers: 1, dropout: 0.3, head_dropout: 0.2}
+data: {shards: [$logs/etth1]}
+training: {global_batch_size: 24, learning_rate: 2.0e-3, warmup_steps: 4, schedule: one-cycle, steps: 32, seed: 11}
+logging: {metrics: "@RUN@/metrics.jsonl", progress_every: 16}
+YAML
+    if timeout 600 bash launch/test-multinode.sh "$release_ttm" "$logs/multinode.yaml" "$logs/multinode" 2>&1 | tee "$logs/multinode.log"; then
+        total_passed=$((total_passed + 1))
+    else
+        failed_phases+=("multi-node"); total_failed=$((total_failed + 1))
+    fi
+else
+    failed_phases+=("multi-node (prepare)")
+fi
+
 if [ ${#failed_phases[@]} -gt 0 ]; then
     echo "test.sh: FAILED: ${failed_phases[*]}" >&2
 fi

@@ -132,7 +132,7 @@ enum MPIRun {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["mpirun", "-np", "\(ranks)", "--oversubscribe", "--mca", "btl", "vader,self", "--mca", "oob_tcp_if_include", "lo",
                              "-x", "OPENBLAS_NUM_THREADS=1", try TTMProcess.executable.path] + arguments
-        var environment = ProcessInfo.processInfo.environment
+        var environment = cleanEnvironment()
         if getuid() == 0 { environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1"; environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1" }
         process.environment = environment
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("mpirun-\(UUID().uuidString).out")

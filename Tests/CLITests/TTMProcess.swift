@@ -2,6 +2,15 @@ import Foundation
 import XCTest
 
 /// Runs the built `ttm` executable (it sits next to the test bundle) and captures what it prints.
+/// This process's environment without what MPI's own initialisation put there: the MPI tests run as an MPI
+/// singleton in this same process, and a child that inherited those variables would take itself for a rank of
+/// that singleton job.
+func cleanEnvironment() -> [String: String] {
+    ProcessInfo.processInfo.environment.filter { key, _ in
+        !(["OMPI_", "PMIX_", "OPAL_", "ORTE_"].contains { key.hasPrefix($0) }) || key.hasPrefix("OMPI_ALLOW_RUN_AS_ROOT")
+    }
+}
+
 struct TTMProcess {
     struct Output {
         var status: Int32
@@ -31,7 +40,7 @@ struct TTMProcess {
         let process = Process()
         process.executableURL = try executable
         process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
+        var environment = cleanEnvironment()
         for (key, value) in changes { environment[key] = value }
         process.environment = environment
         let out = Pipe(), err = Pipe()
