@@ -10,7 +10,7 @@ struct TTM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ttm",
         abstract: "Pretrain, fine-tune and evaluate TinyTimeMixers on CPU clusters with MPI.",
-        subcommands: [PrepareCommand.self, Pretrain.self, FineTune.self, Forecast.self, Inspect.self, Bench.self])
+        subcommands: [PrepareCommand.self, Pretrain.self, FineTune.self, Evaluate.self, Forecast.self, Inspect.self, Bench.self])
 
     static func main() {
         // OpenBLAS fixes its kernels when it loads; switch to the right ones before anything else runs.

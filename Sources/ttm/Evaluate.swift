@@ -1,0 +1,56 @@
+import ArgumentParser
+import Checkpoint
+import Corpus
+import Foundation
+import Training
+import TTM
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Score checkpoints on a dataset with the standard protocol, against naive baselines.",
+        discussion: """
+            MSE and MAE z-scored with the train split's statistics, over all channels, horizon steps and windows of \
+            the split; per channel and per horizon step; the same for last-value, seasonal-naive and train-mean \
+            forecasts. Give --checkpoint twice to compare two models (e.g. zero-shot and fine-tuned) side by side.
+            """)
+
+    @Option(name: .customLong("checkpoint"), help: "A model folder; repeat to compare models.") var checkpoints: [String]
+    @Option(help: "A prepared folder, or a CSV (prepared on the fly with --csv-split).") var data: String
+    @Option(help: "train | validation | test") var split: String = "test"
+    @Option(help: "Split protocol for a CSV given to --data.") var csvSplit: String = "ratio:0.7,0.1,0.2"
+    @Option(help: "Season length for the seasonal-naive baseline (default: detected from the train rows).") var seasonPeriod: Int?
+    @Option(help: "Write the JSON report here.") var report: String?
+    @Option(help: "Write SVG plots into this folder.") var plots: String?
+
+    func validate() throws {
+        guard !checkpoints.isEmpty else { throw ValidationError("give at least one --checkpoint") }
+        guard Split(rawValue: split) != nil else { throw ValidationError("--split must be train, validation or test (got '\(split)')") }
+        if let seasonPeriod, seasonPeriod < 1 { throw ValidationError("--season-period must be at least 1") }
+    }
+
+    func run() throws {
+        var temporary: URL?
+        defer { if let temporary { try? FileManager.default.removeItem(at: temporary) } }
+        var folder = data
+        if data.lowercased().hasSuffix(".csv") {
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent("ttm-evaluate-\(ProcessInfo.processInfo.processIdentifier)")
+            try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+            temporary = root
+            folder = root.appendingPathComponent("data").path
+            let (model, _) = try TTMCheckpoint.load(checkpoints[0])
+            _ = try Prepare.run(csv: data, output: folder, options: .init(split: try SplitProtocol(parsing: csvSplit), context: model.config.contextLength))
+        }
+        let corpus = try CorpusReader(folder: folder)
+        let evaluation = try Evaluation.run(checkpoints: checkpoints, data: corpus, split: Split(rawValue: split)!, seasonPeriod: seasonPeriod)
+        print("evaluate: \(data), \(split) split, \(evaluation.models[0].metrics.windows) windows, context \(evaluation.context), horizon \(evaluation.horizon), \(evaluation.channels.count) channels; seasonal period \(evaluation.seasonalPeriod)")
+        print(evaluation.markdownTable())
+        if let report {
+            try AtomicFile.write(evaluation.jsonReport(dataset: data), to: report)
+            print("report: \(report)")
+        }
+        if let plots {
+            let files = try evaluation.writePlots(to: plots)
+            print("plots: \(files.count) SVG files in \(plots)")
+        }
+    }
+}
