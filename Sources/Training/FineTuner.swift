@@ -75,6 +75,7 @@ public final class FineTuner {
         let past = FloatBuffer(capacity: batch * perPast), future = FloatBuffer(capacity: batch * perFuture)
         let gradient = FloatBuffer(capacity: batch * perFuture)
         let batches = min((train.count + batch - 1) / batch, settings.maxBatchesPerEpoch ?? Int.max)
+        let inverseStd = corpus.trainStd.map { Float($0 > 0 ? 1 / $0 : 1) }
         var best = (loss: Double.infinity, epoch: 0, values: [Float]())
         var sinceBest = 0, epochsRun = 0
         for epoch in 0..<settings.epochs {
@@ -85,11 +86,14 @@ public final class FineTuner {
                 for slot in 0..<n { try train.load(permutation[b * batch + slot], past: past.pointer + slot * perPast, future: future.pointer + slot * perFuture) }
                 store.zeroGradients()
                 let y = model.forward(past.pointer, batch: n, mode: .training(.init(seed: seed, step: epoch * batches + b, firstSample: 0)), store)
+                // The loss is the evaluation metric's: MSE z-scored with the target's train statistics, so that
+                // a channel in large units does not drown the others.
                 let count = n * perFuture
                 for i in 0..<count {
-                    let d = y[i] - future.pointer[i]
+                    let inverse = inverseStd[i % c]
+                    let d = (y[i] - future.pointer[i]) * inverse
                     sum += Double(d) * Double(d)
-                    gradient.pointer[i] = 2 * d / Float(count)
+                    gradient.pointer[i] = 2 * d * inverse / Float(count)
                 }
                 seen += count
                 model.backward(gradient.pointer, dPast: nil, store)
@@ -97,7 +101,7 @@ public final class FineTuner {
             }
             epochsRun += 1
             let metrics = try evaluate(model, store, validation, corpus: corpus, past: past, future: future)
-            log(String(format: "finetune: epoch %d  train loss %.6f  validation mse %.6f  mae %.6f", epoch + 1, sum / Double(max(seen, 1)), metrics.mse, metrics.mae))
+            log(String(format: "finetune: epoch %d  train loss (z-scored) %.6f  validation mse %.6f  mae %.6f", epoch + 1, sum / Double(max(seen, 1)), metrics.mse, metrics.mae))
             if metrics.mse < best.loss {
                 best = (metrics.mse, epoch + 1, Array(UnsafeBufferPointer(start: store.values, count: store.count)))
                 sinceBest = 0

@@ -196,13 +196,7 @@ public final class Pretrainer {
             let n = items.count, count = n * perFuture
             let y = model.forward(past.pointer, batch: n, mode: .training(.init(seed: config.training.seed, step: step, firstSample: items[0].position)), store)
             timings.forward += lap(&clock)
-            // Loss = Σ (y - t)² / (global batch · horizon · channels): each rank's share of the global mean.
-            let scale = 2 / Float(globalBatch * perFuture)
-            for i in 0..<count {
-                let d = y[i] - future.pointer[i]
-                sumOfSquares += Double(d) * Double(d)
-                gradient.pointer[i] = scale * d
-            }
+            sumOfSquares = lossGradient(y, batch: n, globalBatch: globalBatch)
             model.backward(gradient.pointer, dPast: nil, store)
             timings.backward += lap(&clock)
         }
@@ -213,6 +207,26 @@ public final class Pretrainer {
         optimizer.update(store, learningRate: schedule.rate(at: step))
         timings.optimizer += lap(&clock)
         return (loss, globalBatch)
+    }
+
+    /// Fills `gradient` with ∂loss/∂y and returns this rank's part of the loss numerator. Loss = Σ e² /
+    /// (global batch · horizon · channels) with e = y - t, divided by each window's own scale (σ of its context,
+    /// per channel) in the scaled loss space. σ depends on the input only, so ∂loss/∂y = 2e/σ² / (B·H·C).
+    func lossGradient(_ y: UnsafePointer<Float>, batch n: Int, globalBatch: Int) -> Double {
+        let c = config.model.numInputChannels, perFuture = config.model.predictionLength * c
+        let normalizer = 2 / Float(globalBatch * perFuture)
+        let scales = config.training.lossSpace == .scaled ? model.scale : nil
+        var sum = 0.0
+        for b in 0..<n {
+            for j in 0..<perFuture {
+                let i = b * perFuture + j
+                let inverse: Float = scales.map { 1 / $0[b * c + j % c] } ?? 1
+                let e = (y[i] - future.pointer[i]) * inverse
+                sum += Double(e) * Double(e)
+                gradient.pointer[i] = normalizer * e * inverse
+            }
+        }
+        return sum
     }
 
     /// torch.nn.utils.clip_grad_norm_: scale by max_norm / (‖g‖ + 1e-6) when that is below 1.
@@ -253,7 +267,7 @@ public final class Pretrainer {
             }
             if !mine.isEmpty {
                 let y = model.forward(past.pointer, batch: mine.count, mode: .inference, store)
-                for i in 0..<(mine.count * perFuture) { let d = Double(y[i] - future.pointer[i]); sum += d * d }
+                sum += lossGradient(y, batch: mine.count, globalBatch: 1)  // the gradient it also writes is unused
             }
             start += size
         }
@@ -277,14 +291,10 @@ public final class Pretrainer {
         let n = items.count, count = n * perFuture
         let mode = ForwardMode.training(.init(seed: config.training.seed, step: step, firstSample: items[0].position))
         func loss() -> Double {
-            let y = model.forward(past.pointer, batch: n, mode: mode, store)
-            var s = 0.0
-            for i in 0..<count { let d = Double(y[i] - future.pointer[i]); s += d * d }
-            return s / Double(count)
+            lossGradient(model.forward(past.pointer, batch: n, mode: mode, store), batch: n, globalBatch: n) / Double(count)
         }
         store.zeroGradients()
-        let y = model.forward(past.pointer, batch: n, mode: mode, store)
-        for i in 0..<count { gradient.pointer[i] = 2 * (y[i] - future.pointer[i]) / Float(count) }
+        _ = loss()
         model.backward(gradient.pointer, dPast: nil, store)
         if let bad = store.layout.views.first(where: { v in UnsafeBufferPointer(start: store.gradient(v), count: v.count).contains { !$0.isFinite } }) {
             throw TrainingError("step \(step): gradient of \(bad.name) is not finite")

@@ -28,7 +28,12 @@ public struct RunConfig: Sendable {
         public var validationEvery: Int = 0
         public var validationBatches: Int = 8
         public var checksumEvery: Int = 25
+        /// Where the loss is measured: `scaled` divides each window's error by that window's std (the model's
+        /// own scaler), so series of very different magnitudes weigh alike; `original` uses raw units.
+        public var lossSpace: LossSpace = .scaled
     }
+
+    public enum LossSpace: String, Sendable { case scaled, original }
 
     public struct Checkpointing: Sendable {
         public var directory: String
@@ -90,7 +95,7 @@ public struct RunConfig: Sendable {
 
         var t = try sections.requiredSection("training")
         try t.allow(["global_batch_size", "learning_rate", "warmup_steps", "schedule", "steps", "epochs", "weight_decay",
-                     "gradient_clip", "seed", "validation_every", "validation_batches", "checksum_every"])
+                     "gradient_clip", "seed", "validation_every", "validation_batches", "checksum_every", "loss_space"])
         training = Training(globalBatchSize: try t.int("global_batch_size", min: 1), learningRate: try t.float("learning_rate", min: 0))
         training.warmupSteps = try t.int("warmup_steps", default: 0, min: 0)
         training.schedule = Schedule(rawValue: try t.string("schedule", default: "cosine", oneOf: ["constant", "cosine", "one-cycle"]))!
@@ -105,6 +110,7 @@ public struct RunConfig: Sendable {
         training.validationEvery = try t.int("validation_every", default: 0, min: 0)
         training.validationBatches = try t.int("validation_batches", default: 8, min: 1)
         training.checksumEvery = try t.int("checksum_every", default: 25, min: 1)
+        training.lossSpace = LossSpace(rawValue: try t.string("loss_space", default: "scaled", oneOf: ["scaled", "original"]))!
 
         if var c = try sections.optionalSection("checkpointing") {
             try c.allow(["directory", "every", "keep"])
