@@ -11,11 +11,15 @@ started=$(date +%s)
 bash launch/setup.sh >/dev/null
 swift build -c release >/dev/null
 ttm="$(swift build -c release --show-bin-path)/ttm"
-rm -rf data/etth1 runs/etth1
+rm -rf data/etth1
 "$ttm" prepare --input "$csv" --output data/etth1 --split ett-hourly --context 512 --horizon 96
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 mpirun -np 2 --mca btl vader,self --mca oob_tcp_if_include lo --bind-to none -x OPENBLAS_NUM_THREADS=1 \
     "$ttm" pretrain --config "$config"
-"$ttm" evaluate --checkpoint runs/etth1/checkpoints/final --checkpoint runs/etth1/finetuned --data data/etth1 \
-    --season-period 24 --report runs/etth1/report.json --plots runs/etth1/plots
+# Where the config put the pretrained and the fine-tuned model.
+checkpoints=$(awk '/^checkpointing:/{s=1} s && /directory:/{print $2; exit}' "$config")
+finetuned=$(awk '/^finetune:/{s=1} s && /output:/{print $2; exit}' "$config")
+run=$(dirname "$finetuned")
+"$ttm" evaluate --checkpoint "$checkpoints/final" --checkpoint "$finetuned" --data data/etth1 \
+    --season-period 24 --report "$run/report.json" --plots "$run/plots"
 echo "bench-etth1: wall time $(( $(date +%s) - started )) s (prepare, pretrain, fine-tune, evaluate; build excluded if cached)"
