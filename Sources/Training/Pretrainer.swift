@@ -37,6 +37,8 @@ public final class Pretrainer {
 
     // Step buffers, sized once for the largest local batch.
     private let past: FloatBuffer, future: FloatBuffer, gradient: FloatBuffer
+    /// 1 / train std of each loaded window's dataset and channel, [local batch, channels].
+    private let inverseStd: FloatBuffer
     private var timings = PhaseTimings()
 
     public init(config: RunConfig, world: Communicator, options: Options = .init()) throws {
@@ -78,6 +80,7 @@ public final class Pretrainer {
         past = FloatBuffer(capacity: local * c.contextLength * c.numInputChannels)
         future = FloatBuffer(capacity: local * c.predictionLength * c.numInputChannels)
         gradient = FloatBuffer(capacity: local * c.predictionLength * c.numInputChannels)
+        inverseStd = FloatBuffer(capacity: local * c.numInputChannels)
         log = try RunLog(enabled: world.isRoot, metricsPath: config.logging.metrics, append: options.resume)
     }
 
@@ -188,6 +191,7 @@ public final class Pretrainer {
         let items = sampler.windows(epoch: epoch, batch: batchIndex)
         for (slot, item) in items.enumerated() {
             try train.load(item.window, past: past.pointer + slot * perPast, future: future.pointer + slot * perFuture)
+            train.inverseTrainStd(item.window, into: inverseStd.pointer + slot * c.numInputChannels)
         }
         timings.data += lap(&clock)
         store.zeroGradients()
@@ -210,17 +214,19 @@ public final class Pretrainer {
     }
 
     /// Fills `gradient` with ∂loss/∂y and returns this rank's part of the loss numerator. Loss = Σ e² /
-    /// (global batch · horizon · channels) with e = y - t, divided by each window's own scale (σ of its context,
-    /// per channel) in the scaled loss space. σ depends on the input only, so ∂loss/∂y = 2e/σ² / (B·H·C).
+    /// (global batch · horizon · channels) with e = (y - t)/σ, σ the train std of the window's dataset and
+    /// channel in the standardized loss space (1 in the original one), so ∂loss/∂y = 2e/σ / (B·H·C).
+    /// (A window's own context std would be scale-free too, but a flat context makes it tiny and one window's
+    /// error then dominates a whole batch.)
     func lossGradient(_ y: UnsafePointer<Float>, batch n: Int, globalBatch: Int) -> Double {
         let c = config.model.numInputChannels, perFuture = config.model.predictionLength * c
         let normalizer = 2 / Float(globalBatch * perFuture)
-        let scales = config.training.lossSpace == .scaled ? model.scale : nil
+        let standardized = config.training.lossSpace == .standardized
         var sum = 0.0
         for b in 0..<n {
             for j in 0..<perFuture {
                 let i = b * perFuture + j
-                let inverse: Float = scales.map { 1 / $0[b * c + j % c] } ?? 1
+                let inverse: Float = standardized ? inverseStd.pointer[b * c + j % c] : 1
                 let e = (y[i] - future.pointer[i]) * inverse
                 sum += Double(e) * Double(e)
                 gradient.pointer[i] = normalizer * e * inverse
@@ -264,6 +270,7 @@ public final class Pretrainer {
             let mine = (world.rank * size / world.size)..<((world.rank + 1) * size / world.size)
             for (slot, position) in mine.enumerated() {
                 try source.load(permutation[start + position], past: past.pointer + slot * perPast, future: future.pointer + slot * perFuture)
+                source.inverseTrainStd(permutation[start + position], into: inverseStd.pointer + slot * c.numInputChannels)
             }
             if !mine.isEmpty {
                 let y = model.forward(past.pointer, batch: mine.count, mode: .inference, store)

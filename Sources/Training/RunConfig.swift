@@ -28,12 +28,13 @@ public struct RunConfig: Sendable {
         public var validationEvery: Int = 0
         public var validationBatches: Int = 8
         public var checksumEvery: Int = 25
-        /// Where the loss is measured: `scaled` divides each window's error by that window's std (the model's
-        /// own scaler), so series of very different magnitudes weigh alike; `original` uses raw units.
-        public var lossSpace: LossSpace = .scaled
+        /// Where the loss is measured: `standardized` divides errors by the train std of the window's dataset
+        /// and channel (what evaluation reports), so series of very different magnitudes weigh alike;
+        /// `original` uses raw units.
+        public var lossSpace: LossSpace = .standardized
     }
 
-    public enum LossSpace: String, Sendable { case scaled, original }
+    public enum LossSpace: String, Sendable { case standardized, original }
 
     public struct Checkpointing: Sendable {
         public var directory: String
@@ -110,7 +111,7 @@ public struct RunConfig: Sendable {
         training.validationEvery = try t.int("validation_every", default: 0, min: 0)
         training.validationBatches = try t.int("validation_batches", default: 8, min: 1)
         training.checksumEvery = try t.int("checksum_every", default: 25, min: 1)
-        training.lossSpace = LossSpace(rawValue: try t.string("loss_space", default: "scaled", oneOf: ["scaled", "original"]))!
+        training.lossSpace = LossSpace(rawValue: try t.string("loss_space", default: "standardized", oneOf: ["standardized", "original"]))!
 
         if var c = try sections.optionalSection("checkpointing") {
             try c.allow(["directory", "every", "keep"])

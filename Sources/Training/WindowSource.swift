@@ -44,10 +44,26 @@ public final class WindowSource {
         return try folders.map { try CorpusReader(folder: $0) }
     }
 
-    /// Copies window `id` into past [context, channels] and future [horizon, channels].
-    public func load(_ id: Int, past: UnsafeMutablePointer<Float>, future: UnsafeMutablePointer<Float>) throws {
+    /// 1 / (train std) of each channel of window `id`'s dataset (1 for a constant channel), into `out` [channels].
+    public func inverseTrainStd(_ id: Int, into out: UnsafeMutablePointer<Float>) {
+        let corpus = corpusIndex(id)
+        let std = corpora[corpus].trainStd
+        if let channel = indices[corpus][id - starts[corpus]].channel {
+            out[0] = std[channel] > 0 ? Float(1 / std[channel]) : 1
+        } else {
+            for c in 0..<channels { out[c] = std[c] > 0 ? Float(1 / std[c]) : 1 }
+        }
+    }
+
+    private func corpusIndex(_ id: Int) -> Int {
         var corpus = 0
         while starts[corpus + 1] <= id { corpus += 1 }
+        return corpus
+    }
+
+    /// Copies window `id` into past [context, channels] and future [horizon, channels].
+    public func load(_ id: Int, past: UnsafeMutablePointer<Float>, future: UnsafeMutablePointer<Float>) throws {
+        let corpus = corpusIndex(id)
         let c = channels
         try window.withUnsafeMutableBufferPointer { try indices[corpus].read(id - starts[corpus], from: corpora[corpus], into: $0) }
         window.withUnsafeBufferPointer { w in
