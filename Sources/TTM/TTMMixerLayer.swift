@@ -12,7 +12,7 @@ final class TTMMixerLayer {
 
     private var blocks: [GatedMLPBlock] = []
     private var inputs: [UnsafePointer<Float>] = []
-    private let gradients = [FloatBuffer(), FloatBuffer()]
+    private let chain = ChainGradients()
     private var count = 0
 
     init(_ name: String, patches n: Int, width d: Int, channels: Int, mixChannels: Bool, config: TTMConfig,
@@ -48,24 +48,14 @@ final class TTMMixerLayer {
 
     /// dh += the input gradient.
     func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
-        var upstream = dOut
-        for index in stride(from: blocks.count - 1, through: 0, by: -1) {
-            if index == 0 {
-                blocks[0].backward(upstream, dh: dh, p)
-            } else {
-                let target = gradients[index % 2].reserve(count)
-                target.update(repeating: 0, count: count)
-                blocks[index].backward(upstream, dh: target, p)
-                upstream = UnsafePointer(target)
-            }
-        }
+        chain.backward(layers: blocks.count, count: count, dy: dOut, dx: dh) { index, dy, dx in blocks[index].backward(dy, dh: dx!, p) }
     }
 }
 
 /// Mixer layers one after another, on a fixed (patches, width) view of the hidden state.
 final class TTMMixerStack {
     let layers: [TTMMixerLayer]
-    private let gradients = [FloatBuffer(), FloatBuffer()]
+    private let chain = ChainGradients()
     private var count = 0
 
     init(layers: [TTMMixerLayer]) { self.layers = layers }
@@ -78,16 +68,6 @@ final class TTMMixerStack {
     }
 
     func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
-        var upstream = dOut
-        for index in stride(from: layers.count - 1, through: 0, by: -1) {
-            if index == 0 {
-                layers[0].backward(upstream, dh: dh, p)
-            } else {
-                let target = gradients[index % 2].reserve(count)
-                target.update(repeating: 0, count: count)
-                layers[index].backward(upstream, dh: target, p)
-                upstream = UnsafePointer(target)
-            }
-        }
+        chain.backward(layers: layers.count, count: count, dy: dOut, dx: dh) { index, dy, dx in layers[index].backward(dy, dh: dx!, p) }
     }
 }

@@ -42,7 +42,7 @@ public final class MixingLayer: SequenceLayer {
 /// Mixing layers applied one after another (KerasFactory's TSMixer body), named mixing_layer_0, _1, ...
 public final class MixingStack: SequenceLayer {
     public let layers: [MixingLayer]
-    private let gradients = [FloatBuffer(), FloatBuffer()]
+    private let chain = ChainGradients()
     private var count = 0
 
     public init(_ name: String, blocks: Int, config: MixingLayer.Config, layout: inout ParameterLayout) {
@@ -70,17 +70,6 @@ public final class MixingStack: SequenceLayer {
             if let dx { addInPlace(dx, dy, count: count) }
             return
         }
-        var upstream = dy
-        for depth in stride(from: layers.count - 1, through: 0, by: -1) {
-            let layer = layers[depth]
-            if depth == 0 {
-                layer.backward(upstream, dx: dx, p)
-            } else {
-                let target = gradients[depth % 2].reserve(count)
-                target.update(repeating: 0, count: count)
-                layer.backward(upstream, dx: target, p)
-                upstream = UnsafePointer(target)
-            }
-        }
+        chain.backward(layers: layers.count, count: count, dy: dy, dx: dx) { index, dy, dx in layers[index].backward(dy, dx: dx, p) }
     }
 }

@@ -1,0 +1,23 @@
+/// Backward through layers applied one after another: the last layer first, each passing its input gradient to
+/// the one before through two alternating scratch buffers (so no layer writes the gradient it reads); the first
+/// layer adds into `dx`. `backward(index, dy, dx)` runs layer `index`'s backward.
+public struct ChainGradients {
+    private let buffers = (FloatBuffer(), FloatBuffer())
+
+    public init() {}
+
+    public func backward(layers: Int, count: Int, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                         _ backward: (Int, UnsafePointer<Float>, UnsafeMutablePointer<Float>?) -> Void) {
+        var upstream = dy
+        for index in stride(from: layers - 1, through: 0, by: -1) {
+            if index == 0 {
+                backward(0, upstream, dx)
+            } else {
+                let target = (index % 2 == 0 ? buffers.0 : buffers.1).reserve(count)
+                target.update(repeating: 0, count: count)
+                backward(index, upstream, target)
+                upstream = UnsafePointer(target)
+            }
+        }
+    }
+}
