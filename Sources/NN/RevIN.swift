@@ -107,6 +107,15 @@ public final class RevIN {
         }
     }
 
+    /// Backward of `denormalize` into `buffer` (zeroed first); returns the gradient with respect to its input.
+    public func denormalizeBackward(dOut: UnsafePointer<Float>, into buffer: FloatBuffer, _ p: ParameterStore) -> UnsafePointer<Float> {
+        let count = batch * horizon * channels
+        let d = buffer.reserve(count)
+        d.update(repeating: 0, count: count)
+        denormalizeBackward(dOut: dOut, dy: d, p)
+        return UnsafePointer(d)
+    }
+
     /// Backward of `normalize`: dx += ∂/∂x, including the paths through μ and σ (and those kept by
     /// `denormalizeBackward` when the forecast was denormalised).
     public func normalizeBackward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, includeDenormalize: Bool,

@@ -172,13 +172,7 @@ public final class TTMModel {
     public func backward(_ dForecast: UnsafePointer<Float>, dPast: UnsafeMutablePointer<Float>?, _ p: ParameterStore) {
         let L = config.contextLength, C = config.numInputChannels, N = config.numPatches, P = config.patchLength
         let D = config.dModel, Dd = config.decoderDModel, H = config.predictionLength
-        var dy = dForecast
-        if let scaler {
-            let d = gradForecast.reserve(batch * H * C)
-            d.update(repeating: 0, count: batch * H * C)
-            scaler.denormalizeBackward(dOut: dForecast, dy: d, p)
-            dy = UnsafePointer(d)
-        }
+        let dy = scaler?.denormalizeBackward(dOut: dForecast, into: gradForecast, p) ?? dForecast
         let dz = gradHead.reserve(batch * C * max(H, N * Dd))
         dz.update(repeating: 0, count: batch * C * H)
         Permute.swapLastTwoAdding(dy, into: dz, batch: batch, rows: C, cols: H)

@@ -100,13 +100,7 @@ public final class TSMixer: SequenceLayer {
 
     public func backward(_ dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, _ p: ParameterStore) {
         let L = config.seqLen, P = config.predLen, N = config.nFeatures
-        var upstream = dy
-        if let revin {
-            let d = gradA.reserve(batch * P * N)
-            d.update(repeating: 0, count: batch * P * N)
-            revin.denormalizeBackward(dOut: dy, dy: d, p)
-            upstream = UnsafePointer(d)
-        }
+        let upstream = revin?.denormalizeBackward(dOut: dy, into: gradA, p) ?? dy
         let dz = gradB.reserve(batch * P * N)
         dz.update(repeating: 0, count: batch * P * N)
         Permute.swapLastTwoAdding(upstream, into: dz, batch: batch, rows: N, cols: P)
