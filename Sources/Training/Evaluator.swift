@@ -90,7 +90,7 @@ public enum NaiveForecast: Sendable {
     }
 
     /// The seasonal period of a dataset: the autocorrelation of the first-differenced train rows of its first
-    /// series (averaged over channels) is computed for lags 2...maxLag, and the smallest local peak within 90%
+    /// series (averaged over channels) is computed for lags 2...maxLag, and the smallest local peak within 80%
     /// of the highest is taken (multiples of the period score about as high as the period itself).
     public static func detectPeriod(_ corpus: CorpusReader, maxLag: Int) throws -> Int {
         guard let info = corpus.series.first else { return 1 }
@@ -114,7 +114,7 @@ public enum NaiveForecast: Sendable {
         }
         let top = lags.map { scores[$0] }.max() ?? 0
         guard top > 0 else { return 1 }
-        for lag in lags where scores[lag] >= 0.9 * top && scores[lag] >= scores[lag - 1] && scores[lag] >= scores[lag + 1] {
+        for lag in lags where scores[lag] >= 0.8 * top && scores[lag] >= scores[lag - 1] && scores[lag] >= scores[lag + 1] {
             return lag
         }
         return lags.max { scores[$0] < scores[$1] } ?? 1
