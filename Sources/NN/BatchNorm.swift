@@ -95,8 +95,8 @@ public struct BatchNorm: Sendable {
         let sums = scratch.reserve(2 * features)  // Σ dx̂ and Σ dx̂ x̂
         let sumD = sums, sumDX = sums + features
         sumD.update(repeating: 0, count: 2 * features)
-        let dg: UnsafeMutablePointer<Float>? = p.needsGradient(gamma) ? p.gradient(gamma) : nil
-        let db: UnsafeMutablePointer<Float>? = p.needsGradient(beta) ? p.gradient(beta) : nil
+        let dg = p.gradientIfNeeded(gamma)
+        let db = p.gradientIfNeeded(beta)
         for r in 0..<rows {
             let dyr = dy + r * features, nr = xhat + r * features
             for f in 0..<features {

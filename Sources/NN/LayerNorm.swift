@@ -45,8 +45,8 @@ public struct LayerNorm: Sendable {
     public func backward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int,
                          normalized: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>, _ p: ParameterStore) {
         let g = p.value(weight)
-        let dg: UnsafeMutablePointer<Float>? = p.needsGradient(weight) ? p.gradient(weight) : nil
-        let db: UnsafeMutablePointer<Float>? = p.needsGradient(bias) ? p.gradient(bias) : nil
+        let dg = p.gradientIfNeeded(weight)
+        let db = p.gradientIfNeeded(bias)
         let d = Float(features)
         for r in 0..<rows {
             let dyr = dy + r * features, nr = normalized + r * features

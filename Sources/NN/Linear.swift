@@ -32,12 +32,11 @@ public struct Linear: Sendable {
             sgemm(.none, .none, m: rows, n: inFeatures, k: outFeatures,
                   a: dy, lda: outFeatures, b: p.value(weight), ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
         }
-        if p.needsGradient(weight) {
+        if let dW = p.gradientIfNeeded(weight) {
             sgemm(.transposed, .none, m: outFeatures, n: inFeatures, k: rows,
-                  a: dy, lda: outFeatures, b: x, ldb: inFeatures, beta: 1, c: p.gradient(weight), ldc: inFeatures)
+                  a: dy, lda: outFeatures, b: x, ldb: inFeatures, beta: 1, c: dW, ldc: inFeatures)
         }
-        if let bias, p.needsGradient(bias) {
-            let db = p.gradient(bias)
+        if let bias, let db = p.gradientIfNeeded(bias) {
             for r in 0..<rows {
                 let row = dy + r * outFeatures
                 for o in 0..<outFeatures { db[o] += row[o] }

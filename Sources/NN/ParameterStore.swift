@@ -70,15 +70,17 @@ public final class ParameterStore {
     public func value(_ view: ParameterView) -> UnsafeMutablePointer<Float> { values + view.offset }
     public func gradient(_ view: ParameterView) -> UnsafeMutablePointer<Float> { gradients + view.offset }
 
-    public func view(named name: String) -> ParameterView? { layout[name] }
-
     /// Whether backward should compute this tensor's gradient.
     @inline(__always)
     public func needsGradient(_ view: ParameterView) -> Bool {
         view.trainable && (frozenOffsets.isEmpty || !frozenOffsets.contains(view.offset))
     }
 
-    public func isFrozen(_ view: ParameterView) -> Bool { !needsGradient(view) }
+    /// Where backward accumulates this tensor's gradient, or nil when it needs none (frozen, not trainable).
+    @inline(__always)
+    public func gradientIfNeeded(_ view: ParameterView) -> UnsafeMutablePointer<Float>? {
+        needsGradient(view) ? gradient(view) : nil
+    }
 
     /// Freezes (or unfreezes) every trainable tensor whose name starts with `prefix`.
     public func setFrozen(_ isFrozen: Bool, prefix: String) {

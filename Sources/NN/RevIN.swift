@@ -86,8 +86,8 @@ public final class RevIN {
         dmu.update(repeating: 0, count: batch * c)
         dsd.update(repeating: 0, count: batch * c)
         let w: UnsafeMutablePointer<Float>? = affineWeight.map { p.value($0) }
-        let dw: UnsafeMutablePointer<Float>? = affineWeight.flatMap { p.needsGradient($0) ? p.gradient($0) : nil }
-        let db: UnsafeMutablePointer<Float>? = affineBias.flatMap { p.needsGradient($0) ? p.gradient($0) : nil }
+        let dw = affineWeight.flatMap { p.gradientIfNeeded($0) }
+        let db = affineBias.flatMap { p.gradientIfNeeded($0) }
         for b in 0..<batch {
             for t in 0..<horizon {
                 for ch in 0..<c {
@@ -125,8 +125,8 @@ public final class RevIN {
         let xn = normalized.pointer
         if let affineWeight, let affineBias {
             let w = p.value(affineWeight)
-            let dw: UnsafeMutablePointer<Float>? = p.needsGradient(affineWeight) ? p.gradient(affineWeight) : nil
-            let db: UnsafeMutablePointer<Float>? = p.needsGradient(affineBias) ? p.gradient(affineBias) : nil
+            let dw = p.gradientIfNeeded(affineWeight)
+            let db = p.gradientIfNeeded(affineBias)
             for i in 0..<count {
                 let ch = i % c
                 dxn[i] = dy[i] * w[ch]
