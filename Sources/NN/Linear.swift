@@ -14,6 +14,32 @@ public struct Linear: Sendable {
         self.bias = bias ? layout.add(name + ".bias", shape: [outFeatures]) : nil
     }
 
+    /// How fresh weights are drawn; both from the counter-based generator keyed by the seed and the tensor's offset.
+    public enum Initialization: Sendable {
+        /// Keras' Dense default: Glorot-uniform weights, U(±√(6/(in+out))), zero bias.
+        case glorotUniform
+        /// PyTorch's nn.Linear default (granite's init_linear "pytorch"): weight and bias U(±1/√in).
+        case pytorchDefault
+    }
+
+    public func initialize(_ p: ParameterStore, seed: UInt64, _ scheme: Initialization) {
+        switch scheme {
+        case .glorotUniform:
+            fillUniform(weight, bound: (6 / Float(inFeatures + outFeatures)).squareRoot(), p, seed: seed)
+            if let bias { p.value(bias).update(repeating: 0, count: outFeatures) }
+        case .pytorchDefault:
+            let bound = 1 / Float(inFeatures).squareRoot()
+            fillUniform(weight, bound: bound, p, seed: seed)
+            if let bias { fillUniform(bias, bound: bound, p, seed: seed) }
+        }
+    }
+
+    private func fillUniform(_ view: ParameterView, bound: Float, _ p: ParameterStore, seed: UInt64) {
+        let values = p.value(view)
+        RandomStream(seed: seed, site: UInt32(truncatingIfNeeded: view.offset)).fillUniform(sample: 0, count: view.count, into: values)
+        for i in 0..<view.count { values[i] = (2 * values[i] - 1) * bound }
+    }
+
     /// y[rows, out] = x[rows, in] · Wᵀ + b
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, _ p: ParameterStore) {
         if let bias {

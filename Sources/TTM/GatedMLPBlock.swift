@@ -37,11 +37,11 @@ final class GatedMLPBlock {
         gate = gated ? SoftmaxGate(name + ".gating_block.attn_layer", features: k, layout: &layout) : nil
     }
 
-    func initialize(_ p: ParameterStore, _ initializer: (Linear, ParameterStore) -> Void) {
+    func initialize(_ p: ParameterStore, seed: UInt64) {
         norm.initialize(p)
-        initializer(mlp.fc1, p)
-        initializer(mlp.fc2, p)
-        if let gate { initializer(gate.projection, p) }
+        mlp.fc1.initialize(p, seed: seed, .pytorchDefault)
+        mlp.fc2.initialize(p, seed: seed, .pytorchDefault)
+        gate?.projection.initialize(p, seed: seed, .pytorchDefault)
     }
 
     private var count: Int { shape.batch * shape.channels * shape.patches * shape.width }

@@ -35,8 +35,8 @@ final class TTMMixerLayer {
         inputs.reserveCapacity(blocks.count)
     }
 
-    func initialize(_ p: ParameterStore, _ initializer: (Linear, ParameterStore) -> Void) {
-        for block in blocks { block.initialize(p, initializer) }
+    func initialize(_ p: ParameterStore, seed: UInt64) {
+        for block in blocks { block.initialize(p, seed: seed) }
     }
 
     func forward(_ h: UnsafePointer<Float>, batch: Int, channels: Int, mode: ForwardMode, _ p: ParameterStore) -> UnsafePointer<Float> {

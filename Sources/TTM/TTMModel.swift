@@ -69,20 +69,11 @@ public final class TTMModel {
     /// PyTorch's default initialisation (granite's init_linear "pytorch"): Linear weight and bias uniform in
     /// ±1/√fan_in, LayerNorm weight 1 and bias 0; drawn from the counter-based generator keyed by `seed`.
     public func initialize(_ p: ParameterStore, seed: UInt64) {
-        let initializer: (Linear, ParameterStore) -> Void = { linear, store in
-            let bound = 1 / Float(linear.inFeatures).squareRoot()
-            for view in [linear.weight] + (linear.bias.map { [$0] } ?? []) {
-                let stream = RandomStream(seed: seed, site: UInt32(truncatingIfNeeded: view.offset))
-                let values = store.value(view)
-                stream.fillUniform(sample: 0, count: view.count, into: values)
-                for i in 0..<view.count { values[i] = (2 * values[i] - 1) * bound }
-            }
-        }
-        initializer(patcher, p)
-        for group in encoderGroups { for layer in group.layers { layer.initialize(p, initializer) } }
-        if let adapter { initializer(adapter, p) }
-        for layer in decoder.layers { layer.initialize(p, initializer) }
-        initializer(head, p)
+        patcher.initialize(p, seed: seed, .pytorchDefault)
+        for group in encoderGroups { for layer in group.layers { layer.initialize(p, seed: seed) } }
+        adapter?.initialize(p, seed: seed, .pytorchDefault)
+        for layer in decoder.layers { layer.initialize(p, seed: seed) }
+        head.initialize(p, seed: seed, .pytorchDefault)
     }
 
     // MARK: forward

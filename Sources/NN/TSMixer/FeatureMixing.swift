@@ -49,8 +49,8 @@ public final class FeatureMixing: SequenceLayer {
 
     public func initialize(_ p: ParameterStore, seed: UInt64) {
         norm.initialize(p)
-        linear1.initializeGlorot(p, seed: seed)
-        linear2.initializeGlorot(p, seed: seed)
+        linear1.initialize(p, seed: seed, .glorotUniform)
+        linear2.initialize(p, seed: seed, .glorotUniform)
     }
 
     public func forward(_ x: UnsafePointer<Float>, batch: Int, mode: ForwardMode, _ p: ParameterStore) -> UnsafePointer<Float> {

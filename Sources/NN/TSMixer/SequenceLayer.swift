@@ -11,15 +11,3 @@ public protocol SequenceLayer: AnyObject {
     func forward(_ x: UnsafePointer<Float>, batch: Int, mode: ForwardMode, _ p: ParameterStore) -> UnsafePointer<Float>
     func backward(_ dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, _ p: ParameterStore)
 }
-
-extension Linear {
-    /// Keras' default Dense initialisation: Glorot-uniform weights, U(±√(6/(in+out))), zero bias.
-    public func initializeGlorot(_ p: ParameterStore, seed: UInt64) {
-        let limit = (6 / Float(inFeatures + outFeatures)).squareRoot()
-        let stream = RandomStream(seed: seed, site: UInt32(truncatingIfNeeded: weight.offset))
-        let w = p.value(weight)
-        stream.fillUniform(sample: 0, count: weight.count, into: w)
-        for i in 0..<weight.count { w[i] = (2 * w[i] - 1) * limit }
-        if let bias { p.value(bias).update(repeating: 0, count: outFeatures) }
-    }
-}

@@ -73,7 +73,7 @@ public final class TSMixer: SequenceLayer {
     public func initialize(_ p: ParameterStore, seed: UInt64) {
         revin?.initialize(p)
         body.initialize(p, seed: seed)
-        projection.initializeGlorot(p, seed: seed)
+        projection.initialize(p, seed: seed, .glorotUniform)
     }
 
     public func forward(_ x: UnsafePointer<Float>, batch: Int, mode: ForwardMode, _ p: ParameterStore) -> UnsafePointer<Float> {

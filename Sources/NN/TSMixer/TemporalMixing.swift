@@ -40,7 +40,7 @@ public final class TemporalMixing: SequenceLayer {
 
     public func initialize(_ p: ParameterStore, seed: UInt64) {
         norm.initialize(p)
-        linear.initializeGlorot(p, seed: seed)
+        linear.initialize(p, seed: seed, .glorotUniform)
     }
 
     public func forward(_ x: UnsafePointer<Float>, batch: Int, mode: ForwardMode, _ p: ParameterStore) -> UnsafePointer<Float> {
