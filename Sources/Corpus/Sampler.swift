@@ -5,7 +5,7 @@
 public struct EpochPermutation: Sendable {
     public let count: Int
     private let halfBits: Int
-    private let keys: [UInt64]
+    private let keys: SIMD4<UInt64>
 
     public init(count: Int, seed: UInt64, epoch: Int) {
         precondition(count > 0)
@@ -13,12 +13,14 @@ public struct EpochPermutation: Sendable {
         var bits = 1
         while (1 << (2 * bits)) < count { bits += 1 }
         halfBits = bits
-        keys = (0..<4).map { round in
+        var keys = SIMD4<UInt64>()
+        for round in 0..<4 {
             var z = seed &+ UInt64(truncatingIfNeeded: epoch) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(round) &* 0xBF58_476D_1CE4_E5B9
             z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
             z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
+            keys[round] = z ^ (z >> 31)
         }
+        self.keys = keys
     }
 
     public subscript(position: Int) -> Int {
@@ -31,7 +33,8 @@ public struct EpochPermutation: Sendable {
     private func encrypt(_ value: UInt64) -> UInt64 {
         let mask = (UInt64(1) << UInt64(halfBits)) - 1
         var left = value >> UInt64(halfBits), right = value & mask
-        for key in keys {
+        for round in 0..<4 {
+            let key = keys[round]
             var f = (right &+ key) &* 0xD6E8_FEB8_6659_FD93
             f ^= f >> 32
             (left, right) = (right, (left ^ f) & mask)
@@ -70,10 +73,18 @@ public struct DistributedSampler: Sendable {
         return (rank * size / ranks)..<((rank + 1) * size / ranks)
     }
 
+    /// The epoch's order of windows (build it once per epoch; it is a pure function of seed and epoch).
+    public func permutation(epoch: Int) -> EpochPermutation { EpochPermutation(count: count, seed: seed, epoch: epoch) }
+
+    /// The window at `position` of global batch `batch` in the epoch whose order is `permutation`.
+    public func window(_ permutation: EpochPermutation, batch: Int, position: Int) -> Int {
+        permutation[batch * globalBatch + position]
+    }
+
     /// Window ids of this rank's share of `batch` in `epoch`, with each one's position in the global batch
     /// (the global sample index that keys its dropout masks).
     public func windows(epoch: Int, batch: Int) -> [(position: Int, window: Int)] {
-        let permutation = EpochPermutation(count: count, seed: seed, epoch: epoch)
-        return localRange(batch: batch).map { ($0, permutation[batch * globalBatch + $0]) }
+        let order = permutation(epoch: epoch)
+        return localRange(batch: batch).map { ($0, window(order, batch: batch, position: $0)) }
     }
 }

@@ -40,6 +40,8 @@ public final class Pretrainer {
     /// 1 / train std of each loaded window's dataset and channel, [local batch, channels].
     private let inverseStd: FloatBuffer
     private var timings = PhaseTimings()
+    /// The current epoch's window order, built once per epoch rather than every step.
+    private var order: (epoch: Int, permutation: EpochPermutation)?
 
     public init(config: RunConfig, world: Communicator, options: Options = .init()) throws {
         var config = config
@@ -188,17 +190,19 @@ public final class Pretrainer {
         let epoch = step / sampler.batchesPerEpoch, batchIndex = step % sampler.batchesPerEpoch
         let globalBatch = sampler.globalBatchSize(batchIndex)
         var clock = ContinuousClock.now
-        let items = sampler.windows(epoch: epoch, batch: batchIndex)
-        for (slot, item) in items.enumerated() {
-            try train.load(item.window, past: past.pointer + slot * perPast, future: future.pointer + slot * perFuture)
-            train.inverseTrainStd(item.window, into: inverseStd.pointer + slot * c.numInputChannels)
+        if order?.epoch != epoch { order = (epoch, sampler.permutation(epoch: epoch)) }
+        let mine = sampler.localRange(batch: batchIndex)
+        for (slot, position) in mine.enumerated() {
+            let window = sampler.window(order!.permutation, batch: batchIndex, position: position)
+            try train.load(window, past: past.pointer + slot * perPast, future: future.pointer + slot * perFuture)
+            train.inverseTrainStd(window, into: inverseStd.pointer + slot * c.numInputChannels)
         }
         timings.data += lap(&clock)
         store.zeroGradients()
         var sumOfSquares = 0.0
-        if !items.isEmpty {
-            let n = items.count, count = n * perFuture
-            let y = model.forward(past.pointer, batch: n, mode: .training(.init(seed: config.training.seed, step: step, firstSample: items[0].position)), store)
+        if !mine.isEmpty {
+            let n = mine.count
+            let y = model.forward(past.pointer, batch: n, mode: .training(.init(seed: config.training.seed, step: step, firstSample: mine.lowerBound)), store)
             timings.forward += lap(&clock)
             sumOfSquares = lossGradient(y, batch: n, globalBatch: globalBatch)
             model.backward(gradient.pointer, dPast: nil, store)
@@ -293,10 +297,10 @@ public final class Pretrainer {
     func gradientCheck(step: Int) throws {
         let c = config.model
         let perFuture = c.predictionLength * c.numInputChannels
-        let epoch = step / sampler.batchesPerEpoch, batchIndex = step % sampler.batchesPerEpoch
-        let items = sampler.windows(epoch: epoch, batch: batchIndex)
-        let n = items.count, count = n * perFuture
-        let mode = ForwardMode.training(.init(seed: config.training.seed, step: step, firstSample: items[0].position))
+        // The batch trainStep just loaded into the step buffers.
+        let mine = sampler.localRange(batch: step % sampler.batchesPerEpoch)
+        let n = mine.count, count = n * perFuture
+        let mode = ForwardMode.training(.init(seed: config.training.seed, step: step, firstSample: mine.lowerBound))
         func loss() -> Double {
             lossGradient(model.forward(past.pointer, batch: n, mode: mode, store), batch: n, globalBatch: n) / Double(count)
         }
