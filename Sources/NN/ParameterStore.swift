@@ -102,6 +102,21 @@ public final class ParameterStore {
         return ranges
     }
 
+    /// Copies every tensor of `source` whose name and shape match one of this store's; returns the names of
+    /// this store's tensors that got nothing (left as they were).
+    @discardableResult
+    public func copyMatching(from source: ParameterStore) -> [String] {
+        var missing: [String] = []
+        for view in layout.views {
+            if let other = source.layout[view.name], other.shape == view.shape {
+                value(view).update(from: source.value(other), count: view.count)
+            } else {
+                missing.append(view.name)
+            }
+        }
+        return missing
+    }
+
     public func zeroGradients() { gradients.update(repeating: 0, count: max(count, 1)) }
 
     public func set(_ view: ParameterView, to data: [Float]) {

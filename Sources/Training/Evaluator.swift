@@ -153,11 +153,8 @@ public struct Evaluation: Sendable {
             }
             let model = try TTMModel(config: config)
             let store = ParameterStore(layout: model.layout)
-            for view in store.layout.views {
-                guard let source = baseStore.layout[view.name], source.shape == view.shape else {
-                    throw TrainingError("\(path): tensor \(view.name) does not fit \(corpus.channels) channels")
-                }
-                store.value(view).update(from: baseStore.value(source), count: view.count)
+            if let unfit = store.copyMatching(from: baseStore).first {
+                throw TrainingError("\(path): tensor \(unfit) does not fit \(corpus.channels) channels")
             }
             loaded.append((URL(fileURLWithPath: path).lastPathComponent, model, store))
         }

@@ -9,19 +9,13 @@ import TTM
 /// head trained on the target's train split, early stopping on its validation split, the best model written with
 /// its validation and test metrics.
 public final class FineTuner {
-    public struct Metrics: Codable, Sendable {
-        /// MSE and MAE on the z-scored scale (train statistics of the target), every channel, step and window.
-        public var mse: Double
-        public var mae: Double
-        public var windows: Int
-    }
-
     public struct Result: Sendable {
         public var checkpoint: String
         public var epochs: Int
         public var bestEpoch: Int
-        public var validation: Metrics
-        public var test: Metrics?
+        /// z-scored with the target's train statistics, every channel, horizon step and window.
+        public var validation: ForecastMetrics
+        public var test: ForecastMetrics?
     }
 
     let settings: RunConfig.FineTune
@@ -47,17 +41,10 @@ public final class FineTuner {
         let model = try TTMModel(config: config)
         let store = ParameterStore(layout: model.layout)
         model.initialize(store, seed: seed)
-        var copied = 0, fresh: [String] = []
-        for view in store.layout.views {
-            if let source = baseStore.layout[view.name], source.shape == view.shape {
-                store.value(view).update(from: baseStore.value(source), count: view.count)
-                copied += 1
-            } else {
-                fresh.append(view.name)
-            }
-        }
-        guard baseStore.layout.views.filter({ $0.name.hasPrefix("backbone.") }).allSatisfy({ store.layout[$0.name]?.shape == $0.shape }) else {
-            throw TrainingError("fine-tune: the backbone of the base model does not fit the target configuration")
+        let fresh = store.copyMatching(from: baseStore)
+        let copied = store.layout.views.count - fresh.count
+        if let unfit = fresh.first(where: { $0.hasPrefix("backbone.") }) {
+            throw TrainingError("fine-tune: the base model's backbone does not fit the target configuration (\(unfit))")
         }
         model.backboneFrozen = true
         store.setFrozen(true, prefix: "backbone.")
@@ -75,7 +62,7 @@ public final class FineTuner {
         let past = FloatBuffer(capacity: batch * perPast), future = FloatBuffer(capacity: batch * perFuture)
         let gradient = FloatBuffer(capacity: batch * perFuture)
         let batches = min((train.count + batch - 1) / batch, settings.maxBatchesPerEpoch ?? Int.max)
-        let inverseStd = corpus.trainStd.map { Float($0 > 0 ? 1 / $0 : 1) }
+        let inverseStd = corpus.trainStd.map { Float($0 > 0 ? 1 / $0 : 1) }  // a constant channel is not rescaled
         var best = (loss: Double.infinity, epoch: 0, values: [Float]())
         var sinceBest = 0, epochsRun = 0
         for epoch in 0..<settings.epochs {
@@ -86,14 +73,11 @@ public final class FineTuner {
                 for slot in 0..<n { try train.load(permutation[b * batch + slot], past: past.pointer + slot * perPast, future: future.pointer + slot * perFuture) }
                 store.zeroGradients()
                 let y = model.forward(past.pointer, batch: n, mode: .training(.init(seed: seed, step: epoch * batches + b, firstSample: 0)), store)
-                // The loss is the evaluation metric's: MSE z-scored with the target's train statistics, so that
-                // a channel in large units does not drown the others.
+                // The loss is the evaluation metric's: MSE z-scored with the target's train statistics.
                 let count = n * perFuture
-                for i in 0..<count {
-                    let inverse = inverseStd[i % c]
-                    let d = (y[i] - future.pointer[i]) * inverse
-                    sum += Double(d) * Double(d)
-                    gradient.pointer[i] = 2 * d * inverse / Float(count)
+                sum += inverseStd.withUnsafeBufferPointer {
+                    squaredErrorGradient(prediction: y, target: future.pointer, inverseStd: $0.baseAddress, perWindow: false, windows: n,
+                                         horizon: horizon, channels: c, scale: 1 / Float(count), gradient: gradient.pointer)
                 }
                 seen += count
                 model.backward(gradient.pointer, dPast: nil, store)
@@ -115,7 +99,7 @@ public final class FineTuner {
         let testMetrics = test.count > 0 ? try evaluate(model, store, test, corpus: corpus, past: past, future: future) : nil
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        struct Report: Codable { var best_epoch: Int; var epochs_run: Int; var validation: Metrics; var test: Metrics? }
+        struct Report: Codable { var best_epoch: Int; var epochs_run: Int; var validation: ForecastMetrics; var test: ForecastMetrics? }
         let report = try encoder.encode(Report(best_epoch: best.epoch, epochs_run: epochsRun, validation: validationMetrics, test: testMetrics))
         try TTMCheckpoint.save(model, store, to: settings.output, extraFiles: ["metrics.json": report])
         log(String(format: "finetune: best epoch %d; validation mse %.6f mae %.6f; test mse %@ mae %@ -> %@", best.epoch, validationMetrics.mse, validationMetrics.mae,
@@ -125,23 +109,17 @@ public final class FineTuner {
 
     /// MSE and MAE of every window of `source`, z-scored with the target's train statistics.
     func evaluate(_ model: TTMModel, _ store: ParameterStore, _ source: WindowSource, corpus: CorpusReader,
-                  past: FloatBuffer, future: FloatBuffer) throws -> Metrics {
+                  past: FloatBuffer, future: FloatBuffer) throws -> ForecastMetrics {
         let c = corpus.channels, perPast = source.context * c, perFuture = source.horizon * c, batch = settings.batchSize
-        var squared = 0.0, absolute = 0.0
+        var errors = ErrorAccumulator(horizon: source.horizon, channels: c, trainStd: corpus.trainStd)
         var start = 0
         while start < source.count {
             let n = min(batch, source.count - start)
             for slot in 0..<n { try source.load(start + slot, past: past.pointer + slot * perPast, future: future.pointer + slot * perFuture) }
             let y = model.forward(past.pointer, batch: n, mode: .inference, store)
-            for i in 0..<(n * perFuture) {
-                let std = corpus.trainStd[i % c]
-                let d = Double(y[i] - future.pointer[i]) / (std > 0 ? std : 1)  // a constant channel is not rescaled
-                squared += d * d
-                absolute += abs(d)
-            }
+            for slot in 0..<n { errors.add(prediction: y + slot * perFuture, actual: future.pointer + slot * perFuture) }
             start += n
         }
-        let count = Double(source.count * perFuture)
-        return Metrics(mse: squared / count, mae: absolute / count, windows: source.count)
+        return errors.metrics(channelNames: corpus.columns)
     }
 }

@@ -223,20 +223,12 @@ public final class Pretrainer {
     /// (A window's own context std would be scale-free too, but a flat context makes it tiny and one window's
     /// error then dominates a whole batch.)
     func lossGradient(_ y: UnsafePointer<Float>, batch n: Int, globalBatch: Int) -> Double {
-        let c = config.model.numInputChannels, perFuture = config.model.predictionLength * c
-        let normalizer = 2 / Float(globalBatch * perFuture)
-        let standardized = config.training.lossSpace == .standardized
-        var sum = 0.0
-        for b in 0..<n {
-            for j in 0..<perFuture {
-                let i = b * perFuture + j
-                let inverse: Float = standardized ? inverseStd.pointer[b * c + j % c] : 1
-                let e = (y[i] - future.pointer[i]) * inverse
-                sum += Double(e) * Double(e)
-                gradient.pointer[i] = normalizer * e * inverse
-            }
-        }
-        return sum
+        let c = config.model
+        return squaredErrorGradient(
+            prediction: y, target: future.pointer,
+            inverseStd: config.training.lossSpace == .standardized ? UnsafePointer(inverseStd.pointer) : nil, perWindow: true,
+            windows: n, horizon: c.predictionLength, channels: c.numInputChannels,
+            scale: 1 / Float(globalBatch * c.predictionLength * c.numInputChannels), gradient: gradient.pointer)
     }
 
     /// torch.nn.utils.clip_grad_norm_: scale by max_norm / (‖g‖ + 1e-6) when that is below 1.
