@@ -51,7 +51,7 @@ public struct SeriesTable: Sendable {
     public static func read(csv path: String, layout: Layout, missing: MissingValuePolicy) throws -> SeriesTable {
         let file = try CSVFile(path: path)
         let timestampIndex: Int? = try layout.timestampColumn.map { try file.column($0, option: "--timestamp-column") }
-            ?? ["date", "timestamp", "time", "datetime"].lazy.compactMap { file.header.firstIndex(of: $0) }.first
+            ?? file.header.firstIndex { ["date", "timestamp", "time", "datetime"].contains($0.lowercased()) }
         let idIndices = try layout.idColumns.map { try file.column($0, option: "--id-columns") }
         let excluded = Set(idIndices + (timestampIndex.map { [$0] } ?? []))
         let targetIndices = try layout.targetColumns.map { names in try names.map { try file.column($0, option: "--target-columns") } }

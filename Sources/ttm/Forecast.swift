@@ -1,5 +1,6 @@
 import ArgumentParser
 import Checkpoint
+import Corpus
 import Foundation
 import NN
 import TTM
@@ -23,6 +24,9 @@ struct Forecast: ParsableCommand {
     @Option(help: "Where to write the forecast (.npy, or .csv).")
     var output: String
 
+    @Option(help: "Timestamp column of a CSV input (default: date, timestamp, time or datetime in any case, when present).")
+    var timestampColumn: String?
+
     @Option(help: "Series per forward pass.")
     var batchSize: Int = 256
 
@@ -33,7 +37,8 @@ struct Forecast: ParsableCommand {
     func run() throws {
         let (model, store) = try TTMCheckpoint.load(checkpoint)
         let c = model.config
-        let (past, columns) = try PastValues.read(input, contextLength: c.contextLength, channels: c.numInputChannels)
+        let (past, columns) = try PastValues.read(input, contextLength: c.contextLength, channels: c.numInputChannels,
+                                                  timestampColumn: timestampColumn)
         let batch = past.shape[0]
         let inputStride = c.contextLength * c.numInputChannels, outputStride = c.predictionLength * c.numInputChannels
         var predictions = [Float](repeating: 0, count: batch * outputStride)
@@ -64,71 +69,30 @@ struct Forecast: ParsableCommand {
 
 /// Past values from .npy or .csv, checked against the model's context and channels.
 enum PastValues {
-    static func read(_ path: String, contextLength: Int, channels: Int) throws -> (NumPyArray, [String]) {
+    static func read(_ path: String, contextLength: Int, channels: Int, timestampColumn: String?) throws -> (NumPyArray, [String]) {
         if path.lowercased().hasSuffix(".csv") {
-            let table = try CSVSeries.read(path)
+            let table = try SeriesTable.read(csv: path, layout: .init(timestampColumn: timestampColumn), missing: .error)
+            guard table.series.count == 1, let series = table.series.first else {
+                throw DataError("\(path): \(table.series.count) series; forecast reads one series from a CSV (use .npy for a batch)")
+            }
             guard table.columns.count == channels else {
-                throw InputError("\(path): \(table.columns.count) value columns (\(table.columns.joined(separator: ", "))), the model takes \(channels) channels")
+                throw DataError("\(path): \(table.columns.count) value columns (\(table.columns.joined(separator: ", "))), the model takes \(channels) channels")
             }
-            guard table.rows >= contextLength else {
-                throw InputError("\(path): series too short: \(table.rows) rows, the model needs context_length \(contextLength)")
+            guard series.length >= contextLength else {
+                throw DataError("\(path): series too short: \(series.length) rows, the model needs context_length \(contextLength)")
             }
-            let last = Array(table.values[((table.rows - contextLength) * channels)...])
+            let last = Array(series.values[((series.length - contextLength) * channels)...])
             return (NumPyArray(shape: [1, contextLength, channels], values: last), table.columns)
         }
         var array = try NumPyArray.read(contentsOf: path)
         if array.shape.count == 2 { array.shape.insert(1, at: 0) }
         guard array.shape.count == 3, array.shape[1] == contextLength, array.shape[2] == channels else {
-            throw InputError("\(path): shape \(array.shape), the model needs [batch, \(contextLength), \(channels)]")
+            throw DataError("\(path): shape \(array.shape), the model needs [batch, \(contextLength), \(channels)]")
         }
         if let bad = array.values.firstIndex(where: { !$0.isFinite }) {
             let perSeries = contextLength * channels
-            throw InputError("\(path): non-finite value \(array.values[bad]) at [\(bad / perSeries), \(bad % perSeries / channels), \(bad % channels)]")
+            throw DataError("\(path): non-finite value \(array.values[bad]) at [\(bad / perSeries), \(bad % perSeries / channels), \(bad % channels)]")
         }
         return (array, (0..<channels).map { "channel_\($0)" })
-    }
-}
-
-struct InputError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// One series in a CSV file: a header row, an optional non-numeric first column (timestamps), then numeric
-/// columns. Errors name the file, line and column.
-struct CSVSeries {
-    var columns: [String]
-    var values: [Float]   // row-major [rows, columns]
-    var rows: Int { columns.isEmpty ? 0 : values.count / columns.count }
-
-    static func read(_ path: String) throws -> CSVSeries {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw InputError("\(path): " + (FileManager.default.fileExists(atPath: path) ? "cannot read as UTF-8 text" : "no such file"))
-        }
-        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
-        while lines.last?.isEmpty == true { lines.removeLast() }
-        guard let headerLine = lines.first, !headerLine.isEmpty else { throw InputError("\(path): empty file") }
-        let header = headerLine.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard lines.count > 1 else { throw InputError("\(path): header only, no data rows") }
-        // A first column that does not parse as a number on the first data row is taken as timestamps.
-        let firstRow = lines[1].split(separator: ",", omittingEmptySubsequences: false)
-        let skipFirst = header.count > 1 && Float(firstRow.first.map { String($0).trimmingCharacters(in: .whitespaces) } ?? "") == nil
-        let columns = Array(header.dropFirst(skipFirst ? 1 : 0))
-        var values: [Float] = []
-        values.reserveCapacity((lines.count - 1) * columns.count)
-        for (index, line) in lines.enumerated().dropFirst() {
-            let cells = line.split(separator: ",", omittingEmptySubsequences: false)
-            guard cells.count == header.count else {
-                throw InputError("\(path): line \(index + 1) has \(cells.count) fields, the header has \(header.count)")
-            }
-            for (column, cell) in cells.enumerated().dropFirst(skipFirst ? 1 : 0) {
-                let text = cell.trimmingCharacters(in: .whitespaces)
-                guard let value = Float(text), value.isFinite else {
-                    throw InputError("\(path): line \(index + 1), column '\(header[column])': \(text.isEmpty ? "missing value" : "'\(text)' is not a finite number")")
-                }
-                values.append(value)
-            }
-        }
-        return CSVSeries(columns: columns, values: values)
     }
 }

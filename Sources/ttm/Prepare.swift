@@ -14,7 +14,7 @@ struct PrepareCommand: ParsableCommand {
 
     @Option(help: "The CSV file.") var input: String
     @Option(help: "Output folder for the shards (must not exist unless --overwrite).") var output: String
-    @Option(help: "Timestamp column (default: date, timestamp, time or datetime when present).") var timestampColumn: String?
+    @Option(help: "Timestamp column (default: date, timestamp, time or datetime, in any case, when present).") var timestampColumn: String?
     @Option(help: "Comma-separated id columns of a long-format CSV.") var idColumns: String?
     @Option(help: "Comma-separated value columns (default: all but timestamp and ids).") var targetColumns: String?
     @Option(help: "ratio:0.7,0.1,0.2 | rows:8640,11520,14400 | ett-hourly") var split: String = "ratio:0.7,0.1,0.2"
