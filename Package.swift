@@ -36,9 +36,9 @@ let package = Package(
         .target(name: "BLAS", dependencies: ["CBLAS"]),
         .target(name: "NN", dependencies: ["BLAS"]),
         .target(name: "Optimizers", dependencies: ["NN"]),
-        .target(name: "Checkpoint", dependencies: ["NN"]),
+        .target(name: "Checkpoint"),
         .target(name: "TTM", dependencies: ["NN", "Checkpoint"]),
-        .target(name: "Corpus", dependencies: ["HDF5"]),
+        .target(name: "Corpus", dependencies: ["HDF5", "Checkpoint"]),
         .target(name: "Training", dependencies: [
             "MPI", "NN", "Optimizers", "TTM", "Checkpoint", "Corpus", "BLAS",
             .product(name: "Yams", package: "Yams"),

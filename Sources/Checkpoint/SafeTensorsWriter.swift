@@ -73,30 +73,3 @@ extension SafeTensors {
         return out + "\""
     }
 }
-
-/// Writing a file so that readers see either the old contents or the complete new ones, never a part.
-public enum AtomicFile {
-    public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-        do {
-            guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-                throw CheckpointError(path: path, message: "cannot create temporary file \(temporary.path)")
-            }
-            let handle = try FileHandle(forWritingTo: temporary)
-            try handle.write(contentsOf: data)
-            try handle.synchronize()
-            try handle.close()
-            if rename(temporary.path, path) != 0 {
-                throw CheckpointError(path: path, message: "cannot rename \(temporary.path) into place: \(String(cString: strerror(errno)))")
-            }
-        } catch let error as CheckpointError {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw CheckpointError(path: path, message: "cannot write: \(error.localizedDescription)")
-        }
-    }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import Checkpoint
 import HDF5
 
 /// The on-disk layout (see README, "HDF5 shard schema"). Bump `schema` when it changes.
@@ -65,41 +66,31 @@ public enum Prepare {
         guard manager.isWritableFile(atPath: parent.path) else { throw DataError("\(output): folder \(parent.path) is not writable") }
 
         let stats = trainStatistics(table, split: options.split)
-        let partial = parent.appendingPathComponent(".\(target.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
-        try? manager.removeItem(at: partial)
-        do {
-            try manager.createDirectory(at: partial, withIntermediateDirectories: false)
-            // Group series into shards of at most `shardBytes` of values.
-            var groups: [[Int]] = [[]]
-            var bytes = 0
-            for (index, series) in table.series.enumerated() {
-                let size = series.values.count * 4
-                if !groups[groups.count - 1].isEmpty && bytes + size > options.shardBytes { groups.append([]); bytes = 0 }
-                groups[groups.count - 1].append(index)
-                bytes += size
-            }
-            for (shard, members) in groups.enumerated() {
-                let name = String(format: "%@%05d%@", ShardSchema.filePrefix, shard, ShardSchema.fileSuffix)
-                try writeShard(partial.appendingPathComponent(name).path, table: table, members: members, shard: shard,
-                               shards: groups.count, stats: stats, source: source, options: options)
-            }
-            if manager.fileExists(atPath: target.path) {
-                let old = parent.appendingPathComponent(".\(target.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
-                try manager.moveItem(at: target, to: old)
-                try manager.moveItem(at: partial, to: target)
-                try? manager.removeItem(at: old)
-            } else {
-                try manager.moveItem(at: partial, to: target)
-            }
-            return PrepareReport(series: table.series.count, rows: table.series.reduce(0) { $0 + $1.length }, channels: table.columns,
-                                 shards: groups.count, droppedForMissingValues: table.droppedForMissingValues,
-                                 trainMean: stats.mean, trainStd: stats.std)
-        } catch {
-            try? manager.removeItem(at: partial)
-            if let error = error as? DataError { throw error }
-            if let error = error as? HDF5Error { throw DataError(error.message) }
-            throw DataError("\(output): cannot write: \(error.localizedDescription)")
+        // Group series into shards of at most `shardBytes` of values.
+        var groups: [[Int]] = [[]]
+        var bytes = 0
+        for (index, series) in table.series.enumerated() {
+            let size = series.values.count * 4
+            if !groups[groups.count - 1].isEmpty && bytes + size > options.shardBytes { groups.append([]); bytes = 0 }
+            groups[groups.count - 1].append(index)
+            bytes += size
         }
+        do {
+            try AtomicDirectory.write(output) { folder in
+                for (shard, members) in groups.enumerated() {
+                    let name = String(format: "%@%05d%@", ShardSchema.filePrefix, shard, ShardSchema.fileSuffix)
+                    try writeShard(folder.appendingPathComponent(name).path, table: table, members: members, shard: shard,
+                                   shards: groups.count, stats: stats, source: source, options: options)
+                }
+            }
+        } catch let error as HDF5Error {
+            throw DataError(error.message)
+        } catch let error as CheckpointError {
+            throw DataError(error.description)
+        }
+        return PrepareReport(series: table.series.count, rows: table.series.reduce(0) { $0 + $1.length }, channels: table.columns,
+                             shards: groups.count, droppedForMissingValues: table.droppedForMissingValues,
+                             trainMean: stats.mean, trainStd: stats.std)
     }
 
     /// Per-channel mean and population standard deviation over the train rows of every series, two passes in

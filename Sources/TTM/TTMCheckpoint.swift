@@ -50,44 +50,13 @@ public enum TTMCheckpoint {
         store.layout.views.filter(\.trainable).map { .init(name: $0.name, shape: $0.shape, values: store.array($0)) }
     }
 
-    /// Writes the folder atomically: everything goes to a temporary sibling folder, which is then renamed
-    /// into place (replacing an existing folder of that name). A crash leaves no half-written checkpoint.
+    /// Writes the folder atomically (see `AtomicDirectory`): a crash leaves no half-written checkpoint.
     public static func save(_ model: TTMModel, _ store: ParameterStore, to directory: String,
                             extraFiles: [String: Data] = [:]) throws {
-        let folder = URL(fileURLWithPath: directory).standardizedFileURL
-        let parent = folder.deletingLastPathComponent()
-        let temporary = parent.appendingPathComponent(".\(folder.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
-        let manager = FileManager.default
-        do {
-            try? manager.removeItem(at: temporary)
-            try manager.createDirectory(at: temporary, withIntermediateDirectories: true)
-            try write(model.config.jsonData(), to: temporary.appendingPathComponent(configFile))
-            try write(SafeTensors.encode(entries(store)), to: temporary.appendingPathComponent(weightsFile))
-            for (name, data) in extraFiles { try write(data, to: temporary.appendingPathComponent(name)) }
-            if manager.fileExists(atPath: folder.path) {
-                let old = parent.appendingPathComponent(".\(folder.lastPathComponent).old-\(ProcessInfo.processInfo.processIdentifier)")
-                try? manager.removeItem(at: old)
-                try manager.moveItem(at: folder, to: old)
-                try manager.moveItem(at: temporary, to: folder)
-                try? manager.removeItem(at: old)
-            } else {
-                try manager.moveItem(at: temporary, to: folder)
-            }
-        } catch let error as CheckpointError {
-            try? manager.removeItem(at: temporary)
-            throw error
-        } catch {
-            try? manager.removeItem(at: temporary)
-            throw CheckpointError(path: directory, message: "cannot write checkpoint: \(error.localizedDescription)")
+        let files = [configFile: try model.config.jsonData(), weightsFile: SafeTensors.encode(entries(store))]
+            .merging(extraFiles) { _, extra in extra }
+        try AtomicDirectory.write(directory) { folder in
+            for (name, data) in files { try data.write(to: folder.appendingPathComponent(name)) }
         }
-    }
-
-    private static func write(_ data: Data, to url: URL) throws {
-        guard FileManager.default.createFile(atPath: url.path, contents: data) else {
-            throw CheckpointError(path: url.path, message: "cannot write file")
-        }
-        let handle = try FileHandle(forWritingTo: url)
-        try handle.synchronize()
-        try handle.close()
     }
 }

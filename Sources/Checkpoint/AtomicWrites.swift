@@ -1,0 +1,72 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writing a file so that readers see either the old contents or the complete new ones, never a part.
+public enum AtomicFile {
+    public static func write(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        do {
+            guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
+                throw CheckpointError(path: path, message: "cannot create temporary file \(temporary.path)")
+            }
+            let handle = try FileHandle(forWritingTo: temporary)
+            try handle.write(contentsOf: data)
+            try handle.synchronize()
+            try handle.close()
+            if rename(temporary.path, path) != 0 {
+                throw CheckpointError(path: path, message: "cannot rename \(temporary.path) into place: \(String(cString: strerror(errno)))")
+            }
+        } catch let error as CheckpointError {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw CheckpointError(path: path, message: "cannot write: \(error.localizedDescription)")
+        }
+    }
+}
+
+/// Writing a folder so that readers see either no folder (or the old one) or the complete new one: it is built
+/// under a hidden temporary sibling name, every file in it is flushed to disk, and then it is renamed into place,
+/// replacing an existing folder of that name only at that moment. On any error the temporary folder is removed.
+public enum AtomicDirectory {
+    /// Calls `fill` with the temporary folder to write into, then publishes it as `path`. File-system failures
+    /// (Foundation's, also from inside `fill`) become `CheckpointError`s naming `path`; other errors pass through.
+    public static func write(_ path: String, _ fill: (URL) throws -> Void) throws {
+        let manager = FileManager.default
+        let target = URL(fileURLWithPath: path).standardizedFileURL
+        let parent = target.deletingLastPathComponent()
+        let pid = ProcessInfo.processInfo.processIdentifier
+        let temporary = parent.appendingPathComponent(".\(target.lastPathComponent).partial-\(pid)")
+        do {
+            try? manager.removeItem(at: temporary)
+            do { try manager.createDirectory(at: temporary, withIntermediateDirectories: false) } catch {
+                throw CheckpointError(path: path, message: "cannot create a folder in \(parent.path): \(error.localizedDescription)")
+            }
+            try fill(temporary)
+            for name in try manager.contentsOfDirectory(atPath: temporary.path) {
+                let handle = try FileHandle(forUpdating: temporary.appendingPathComponent(name))
+                try handle.synchronize()
+                try handle.close()
+            }
+            if manager.fileExists(atPath: target.path) {
+                let old = parent.appendingPathComponent(".\(target.lastPathComponent).old-\(pid)")
+                try? manager.removeItem(at: old)
+                try manager.moveItem(at: target, to: old)
+                try manager.moveItem(at: temporary, to: target)
+                try? manager.removeItem(at: old)
+            } else {
+                try manager.moveItem(at: temporary, to: target)
+            }
+        } catch {
+            try? manager.removeItem(at: temporary)
+            if error is CocoaError { throw CheckpointError(path: path, message: "cannot write: \(error.localizedDescription)") }
+            throw error
+        }
+    }
+}
