@@ -150,7 +150,7 @@ public final class Pretrainer {
             log.record(["step": step + 1, "loss": loss, "lr": lr])
             if options.debug, step == firstStep { try gradientCheck(step: step) }
             if (step + 1) % config.logging.progressEvery == 0 || step + 1 == totalSteps {
-                let elapsed = seconds(ContinuousClock.now - reportClock)
+                let elapsed = (ContinuousClock.now - reportClock).inSeconds
                 let rate = Double(samplesSinceReport) / max(elapsed, 1e-9)
                 let remaining = Double(totalSteps - step - 1) * Double(config.training.globalBatchSize) / max(rate, 1e-9)
                 log.line(String(format: "step %d/%d  loss %.6f  lr %.3e  %.0f samples/s  ETA %@", step + 1, totalSteps, loss, lr, rate,
@@ -168,7 +168,7 @@ public final class Pretrainer {
                 try saveCheckpoint(step: step + 1)
             }
         }
-        let total = seconds(ContinuousClock.now - started)
+        let total = (ContinuousClock.now - started).inSeconds
         log.line(String(format: "pretrain: done in %@; per step: %@", RunLog.duration(total) as NSString, timings.summary(steps: max(totalSteps - firstStep, 1)) as NSString))
         var finalPath: String? = nil
         if let checkpointing = config.checkpointing {
@@ -325,12 +325,13 @@ public final class Pretrainer {
     private func lap(_ clock: inout ContinuousClock.Instant) -> Double {
         let now = ContinuousClock.now
         defer { clock = now }
-        return seconds(now - clock)
+        return (now - clock).inSeconds
     }
 }
 
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+extension Duration {
+    /// The duration in seconds, for rates and reports.
+    public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }
 
 /// Time spent per phase of the training step, summed over steps.

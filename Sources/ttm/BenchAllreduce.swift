@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Training
 import MPI
 
 struct BenchAllreduce: ParsableCommand {
@@ -34,7 +35,7 @@ struct BenchAllreduce: ParsableCommand {
             for call in 0...repeats {
                 try world.barrier()
                 let elapsed = try clock.measure { try world.allreduce(&buffer, op: .sum) }
-                if call > 0 { times.append(Double(elapsed.components.attoseconds) * 1e-18 + Double(elapsed.components.seconds)) }
+                if call > 0 { times.append(elapsed.inSeconds) }
             }
             // The slowest rank decides when a collective is done.
             var slowest = times

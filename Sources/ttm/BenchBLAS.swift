@@ -1,6 +1,7 @@
 import ArgumentParser
 import BLAS
 import Foundation
+import Training
 
 struct BenchBLAS: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,7 +52,7 @@ enum GEMMTiming {
                     sgemm(.none, .none, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: cp.baseAddress!, ldc: n)
                 }
             }
-            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            return elapsed.inSeconds
         }
         _ = call()  // warm-up: page faults, thread start
         var rates: [Double] = []

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Corpus
 import Foundation
+import Training
 
 struct BenchData: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,7 +46,7 @@ struct BenchData: ParsableCommand {
                 for i in 0..<n { try index.read(permutation[i], from: corpus, into: b) }
             }
         }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = elapsed.inSeconds
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).count
         print("corpus: \(corpus.series.count) series, \(corpus.channels) channels, \(files) shard(s); \(index.count) \(multivariate ? "multivariate" : "univariate") train windows of \(index.length) rows (\(index.skippedSeries) series too short)")
         print(String(format: "read %d windows in random order: %.0f windows/s (%.1f µs each)", n, Double(n) / seconds, seconds / Double(n) * 1e6))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BLAS
 import Foundation
+import Training
 import NN
 import Optimizers
 import TTM
@@ -64,7 +65,6 @@ struct BenchModel: ParsableCommand {
         let future = (0..<(batch * c.predictionLength)).map { _ in generator.nextUnitFloat() }
         let gradient = FloatBuffer(capacity: future.count)
         let clock = ContinuousClock()
-        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
         var timing = Timing()
         var flops = 0
         try past.withUnsafeBufferPointer { x in
@@ -86,7 +86,7 @@ struct BenchModel: ParsableCommand {
                         throw ValidationError("loss is not finite at step \(step)")
                     }
                     if timed {
-                        timing.forward += seconds(f); timing.backward += seconds(b); timing.optimizer += seconds(o)
+                        timing.forward += f.inSeconds; timing.backward += b.inSeconds; timing.optimizer += o.inSeconds
                         flops += GEMMStatistics.flops - flopsBefore
                     }
                 }
