@@ -4,20 +4,15 @@ import XCTest
 
 /// The pretraining job end to end through `mpirun` and the built `ttm`: rank-count independence, resume after
 /// a stop and after `kill -9`, fine-tuning in the same job, refusal to resume an incompatible run, NaN reports.
-final class DistributedRunTests: XCTestCase {
-    private var folder: URL!
+final class DistributedRunTests: CLITestCase {
     private var data: String { folder.appendingPathComponent("etth1").path }
 
     override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("ttm-dist-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let ett = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("shared/datasets/ETT-small/ETTh1.csv").path
+        try super.setUpWithError()
+        let ett = shared.appendingPathComponent("datasets/ETT-small/ETTh1.csv").path
         let prepared = try TTMProcess.run(["prepare", "--input", ett, "--output", data, "--split", "ett-hourly", "--context", "64"])
         XCTAssertEqual(prepared.status, 0, prepared.standardError)
     }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
 
     private func config(_ name: String, steps: Int = 32, batch: Int = 24, every: Int = 8, learningRate: String = "2.0e-3",
                         finetune: Bool = false) throws -> String {
@@ -137,8 +132,8 @@ enum MPIRun {
         process.environment = environment
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("mpirun-\(UUID().uuidString).out")
         let err = FileManager.default.temporaryDirectory.appendingPathComponent("mpirun-\(UUID().uuidString).err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: err) }
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)

@@ -2,25 +2,12 @@ import Checkpoint
 import Foundation
 import XCTest
 
-final class ForecastCommandTests: XCTestCase {
-    private var shared: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
-    }
-    private var temporary: URL!
-
-    override func setUpWithError() throws {
-        temporary = FileManager.default.temporaryDirectory.appendingPathComponent("ttm-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temporary) }
-
+final class ForecastCommandTests: CLITestCase {
     /// `ttm forecast` on each fixture's past_values.npy reproduces IBM's predictions within 1e-5.
     func testForecastMatchesTheReferenceForEveryFixture() throws {
-        for folder in ["small", "small_apl2", "small_mixchannel"] {
-            let root = shared.appendingPathComponent("fixtures/granite-ttm/\(folder)")
-            let out = temporary.appendingPathComponent("\(folder).npy").path
+        for fixture in ["small", "small_apl2", "small_mixchannel"] {
+            let root = shared.appendingPathComponent("fixtures/granite-ttm/\(fixture)")
+            let out = folder.appendingPathComponent("\(fixture).npy").path
             let result = try TTMProcess.run(["forecast", "--checkpoint", root.appendingPathComponent("model").path,
                                              "--input", root.appendingPathComponent("past_values.npy").path, "--output", out])
             XCTAssertEqual(result.status, 0, result.standardError)
@@ -29,7 +16,7 @@ final class ForecastCommandTests: XCTestCase {
             XCTAssertEqual(predicted.shape, [4, 16, 3])
             XCTAssertEqual(predicted.shape, expected.shape)
             let worst = zip(predicted.values, expected.values).map { abs($0 - $1) }.max()!
-            XCTAssertLessThanOrEqual(worst, 1e-5, folder)
+            XCTAssertLessThanOrEqual(worst, 1e-5, fixture)
         }
     }
 
@@ -43,9 +30,9 @@ final class ForecastCommandTests: XCTestCase {
             let v = (0..<3).map { String(past.values[(2 * 64 + t) * 3 + $0]) }
             csv += "2020-01-02 \(t),\(v.joined(separator: ","))\n"
         }
-        let input = temporary.appendingPathComponent("series.csv").path
+        let input = folder.appendingPathComponent("series.csv").path
         try csv.write(toFile: input, atomically: true, encoding: .utf8)
-        let out = temporary.appendingPathComponent("forecast.csv").path
+        let out = folder.appendingPathComponent("forecast.csv").path
         let result = try TTMProcess.run(["forecast", "--checkpoint", root.appendingPathComponent("model").path, "--input", input, "--output", out])
         XCTAssertEqual(result.status, 0, result.standardError)
         let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
@@ -58,19 +45,19 @@ final class ForecastCommandTests: XCTestCase {
 
     func testBadInputsFailWithAClearMessage() throws {
         let model = shared.appendingPathComponent("fixtures/granite-ttm/small/model").path
-        let wrongShape = temporary.appendingPathComponent("wrong.npy").path
+        let wrongShape = folder.appendingPathComponent("wrong.npy").path
         try NumPyArray(shape: [2, 10, 3], values: [Float](repeating: 1, count: 60)).write(to: wrongShape)
-        let shortCSV = temporary.appendingPathComponent("short.csv").path
+        let shortCSV = folder.appendingPathComponent("short.csv").path
         try "a,b,c\n1,2,3\n".write(toFile: shortCSV, atomically: true, encoding: .utf8)
-        let badCell = temporary.appendingPathComponent("bad.csv").path
+        let badCell = folder.appendingPathComponent("bad.csv").path
         try ("a,b,c\n" + String(repeating: "1,2,3\n", count: 70) + "1,x,3\n").write(toFile: badCell, atomically: true, encoding: .utf8)
-        let out = temporary.appendingPathComponent("out.npy").path
+        let out = folder.appendingPathComponent("out.npy").path
         let cases: [([String], String)] = [
             (["--checkpoint", model, "--input", wrongShape, "--output", out], "shape [2, 10, 3], the model needs [batch, 64, 3]"),
             (["--checkpoint", model, "--input", shortCSV, "--output", out], "series too short: 1 rows"),
             (["--checkpoint", model, "--input", badCell, "--output", out], "line 72, column 'b': 'x' is not a finite number"),
-            (["--checkpoint", temporary.path, "--input", wrongShape, "--output", out], "no config.json"),
-            (["--checkpoint", model, "--input", temporary.appendingPathComponent("none.npy").path, "--output", out], "no such file"),
+            (["--checkpoint", folder.path, "--input", wrongShape, "--output", out], "no config.json"),
+            (["--checkpoint", model, "--input", folder.appendingPathComponent("none.npy").path, "--output", out], "no such file"),
         ]
         for (arguments, message) in cases {
             let result = try TTMProcess.run(["forecast"] + arguments)

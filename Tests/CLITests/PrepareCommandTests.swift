@@ -1,16 +1,7 @@
 import Foundation
 import XCTest
 
-final class PrepareCommandTests: XCTestCase {
-    private var folder: URL!
-
-    override func setUpWithError() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("ttm-prepare-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
-
+final class PrepareCommandTests: CLITestCase {
     func testPreparesAndReports() throws {
         let csv = folder.appendingPathComponent("w.csv").path
         try ("date,a,b\n" + (0..<100).map { "\($0),\($0),\(2 * $0)" }.joined(separator: "\n") + "\n").write(toFile: csv, atomically: true, encoding: .utf8)

@@ -55,3 +55,21 @@ struct TTMProcess {
                       standardError: String(decoding: errData, as: UTF8.self))
     }
 }
+
+/// A test case with a fresh temporary `folder` (removed afterwards) and the `shared` folder beside the checkout.
+class CLITestCase: XCTestCase {
+    var folder: URL!
+
+    var shared: URL {
+        if let path = ProcessInfo.processInfo.environment["TTM_SHARED_DIR"] { return URL(fileURLWithPath: path) }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
+    }
+
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("ttm-\(type(of: self))-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+}
