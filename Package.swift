@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "Optimizers", targets: ["Optimizers"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
         .library(name: "TTM", targets: ["TTM"]),
+        .library(name: "TSMixer", targets: ["TSMixer"]),
+        .library(name: "Models", targets: ["Models"]),
         .library(name: "Corpus", targets: ["Corpus"]),
     ],
     dependencies: [
@@ -34,20 +36,27 @@ let package = Package(
         .target(name: "MPI", dependencies: ["CMPI"]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "BLAS", dependencies: ["CBLAS"]),
+        // Layers, the model contract (TrainableModel, Forecaster), losses, config-field reading.
         .target(name: "NN", dependencies: ["BLAS"]),
-        .target(name: "Optimizers", dependencies: ["NN"]),
+        // File formats: safetensors, .npy, atomic file and folder writes.
         .target(name: "Checkpoint"),
+        .target(name: "Optimizers", dependencies: ["NN", "Checkpoint"]),
+        // The models, each in its own module, each adopting NN's contract.
         .target(name: "TTM", dependencies: ["NN", "Checkpoint"]),
+        .target(name: "TSMixer", dependencies: ["NN", "Checkpoint"]),
+        // Every model kind behind one config and one folder format; training checkpoints.
+        .target(name: "Models", dependencies: ["NN", "Checkpoint", "Optimizers", "TTM", "TSMixer"]),
         .target(name: "Corpus", dependencies: ["HDF5", "Checkpoint"]),
+        // The engine (one step for every model), pretraining, fine-tuning, evaluation, run configs.
         .target(name: "Training", dependencies: [
-            "MPI", "NN", "Optimizers", "TTM", "Checkpoint", "Corpus", "BLAS",
+            "MPI", "NN", "Optimizers", "Models", "TTM", "Checkpoint", "Corpus",
             .product(name: "Yams", package: "Yams"),
         ]),
 
         .executableTarget(
             name: "ttm",
             dependencies: [
-                "BLAS", "MPI", "HDF5", "NN", "TTM", "Checkpoint", "Optimizers", "Corpus", "Training",
+                "BLAS", "MPI", "NN", "TTM", "Models", "Checkpoint", "Optimizers", "Corpus", "Training",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -56,9 +65,9 @@ let package = Package(
         .testTarget(name: "BLASTests", dependencies: ["BLAS"]),
         // Test-only: counts heap allocations (replaces malloc in the test executable, see its source).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
-        .testTarget(name: "NNTests", dependencies: ["NN", "Optimizers", "Checkpoint", "AllocationCounter"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TSMixer", "Optimizers", "Checkpoint", "AllocationCounter"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "TTM", "Corpus", "NN", "Checkpoint"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TTM", "TSMixer", "Corpus", "NN", "Checkpoint", "Optimizers"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "HDF5", "CHDF5"]),
         .testTarget(name: "TTMTests", dependencies: ["TTM", "NN", "Optimizers", "Checkpoint"]),
         // Runs the built `ttm` executable; depending on it makes `swift test` build it first.

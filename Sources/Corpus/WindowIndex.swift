@@ -1,7 +1,7 @@
 /// All (context + horizon) windows of one split, numbered 0..<count, in a fixed order: series by series (and
 /// channel by channel in the univariate view), start row ascending.
 public struct WindowIndex: Sendable {
-    public enum View: Sendable {
+    public enum View: String, CaseIterable, Sendable {
         /// Every channel of every series is an independent univariate series (pretraining).
         case univariate
         /// All channels together (fine-tuning and evaluation of one dataset).

@@ -26,3 +26,35 @@ public enum Loss: String, Codable, Sendable {
         }
     }
 }
+
+extension Loss {
+    /// The training loss Σ ℓ(e) over a batch, with e = (y - t)·s and s the weight of the sample's channel (the
+    /// inverse train std of its dataset and channel, so that a channel in large units does not drown the others;
+    /// nil weights mean s = 1): ℓ(e) = e² for MSE, |e| for MAE. Writes ∂(scale·Σ ℓ)/∂y = scale·ℓ'(e)·s into
+    /// `gradient` when given, and returns Σ ℓ in Double.
+    ///
+    /// y, t and gradient are [samples, perSample] with the channel as the fastest index (perSample is a multiple
+    /// of `channels`); weights are [samples, channels].
+    public func weightedSum(prediction y: UnsafePointer<Float>, target t: UnsafePointer<Float>, weights: UnsafePointer<Float>?,
+                            samples: Int, perSample: Int, channels: Int, scale: Float,
+                            gradient: UnsafeMutablePointer<Float>?) -> Double {
+        var sum = 0.0
+        for b in 0..<samples {
+            let row = weights.map { $0 + b * channels }
+            for j in 0..<perSample {
+                let i = b * perSample + j
+                let s: Float = row?[j % channels] ?? 1
+                let e = (y[i] - t[i]) * s
+                switch self {
+                case .mse:
+                    sum += Double(e) * Double(e)
+                    gradient?[i] = 2 * scale * e * s
+                case .mae:
+                    sum += Double(abs(e))
+                    gradient?[i] = e > 0 ? scale * s : (e < 0 ? -scale * s : 0)
+                }
+            }
+        }
+        return sum
+    }
+}

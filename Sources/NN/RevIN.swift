@@ -118,7 +118,7 @@ public final class RevIN {
 
     /// Backward of `normalize`: dx += ∂/∂x, including the paths through μ and σ (and those kept by
     /// `denormalizeBackward` when the forecast was denormalised).
-    public func normalizeBackward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, includeDenormalize: Bool,
+    public func normalizeBackward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, includeDenormalize: Bool,
                                   scratch: FloatBuffer, _ p: ParameterStore) {
         let c = channels, count = batch * time * c
         let dxn = scratch.reserve(count)
@@ -136,6 +136,7 @@ public final class RevIN {
         } else {
             dxn.update(from: dy, count: count)
         }
+        guard let dx else { return }  // the affine map's gradients only
         let n = Float(time)
         for b in 0..<batch {
             for ch in 0..<c {

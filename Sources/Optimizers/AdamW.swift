@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import NN
 
@@ -41,10 +42,25 @@ public final class AdamW {
         secondMoment.deallocate()
     }
 
-    /// Restores optimizer state (for resuming).
-    public func restore(step: Int, first: [Float], second: [Float]) {
-        precondition(first.count == count && second.count == count)
-        self.step = step
+    /// The moments and the step count as safetensors (torch's state names exp_avg and exp_avg_sq, each over
+    /// the whole arena, the step in the metadata).
+    public func stateData() -> Data {
+        SafeTensors.encode([
+            .init(name: "exp_avg", shape: [count], values: Array(UnsafeBufferPointer(start: firstMoment, count: count))),
+            .init(name: "exp_avg_sq", shape: [count], values: Array(UnsafeBufferPointer(start: secondMoment, count: count))),
+        ], metadata: ["format": "pt", "step": String(step)])
+    }
+
+    /// Restores what `stateData` wrote; the moments must cover this optimizer's arena.
+    public func restore(from file: SafeTensors) throws {
+        let first = try file.floats("exp_avg"), second = try file.floats("exp_avg_sq")
+        guard first.count == count, second.count == count else {
+            throw CheckpointError(path: file.source, message: "optimizer state for \(first.count) parameters, the model has \(count)")
+        }
+        guard let text = file.metadata["step"], let saved = Int(text), saved >= 0 else {
+            throw CheckpointError(path: file.source, message: "optimizer state without a valid step count in its metadata")
+        }
+        step = saved
         first.withUnsafeBufferPointer { firstMoment.update(from: $0.baseAddress!, count: count) }
         second.withUnsafeBufferPointer { secondMoment.update(from: $0.baseAddress!, count: count) }
     }

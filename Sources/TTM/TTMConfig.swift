@@ -3,7 +3,7 @@ import NN
 
 /// The architecture of a TinyTimeMixer, in the vocabulary of IBM's `config.json` (granite-tsfm).
 public struct TTMConfig: Equatable, Sendable {
-    public enum ChannelMode: String, Sendable { case commonChannel = "common_channel", mixChannel = "mix_channel" }
+    public enum ChannelMode: String, CaseIterable, Sendable { case commonChannel = "common_channel", mixChannel = "mix_channel" }
     public enum Scaling: String, Sendable { case std, none }
 
     public var contextLength: Int

@@ -71,7 +71,7 @@ extension TTMConfig {
         } catch {
             throw ConfigError(key: "(file)", message: "\(source) is not a JSON object: \(error.localizedDescription)")
         }
-        let reader = FieldReader(fields: fields, source: source)
+        let reader = ConfigFields(fields: fields, source: source)
         self.init(
             contextLength: try reader.int("context_length"),
             predictionLength: try reader.int("prediction_length"),
@@ -134,46 +134,7 @@ extension TTMConfig {
     }
 }
 
-/// Typed access to config fields with errors that name the field.
-struct FieldReader {
-    let fields: [String: JSONValue]
-    let source: String
-
-    func int(_ key: String, default fallback: Int? = nil) throws -> Int {
-        switch fields[key] {
-        case .number(let value)? where value == value.rounded() && abs(value) < 1e12: return Int(value)
-        case nil where fallback != nil: return fallback!
-        case nil: throw ConfigError(key: key, message: "missing from \(source)")
-        case let other?: throw ConfigError(key: key, message: "must be an integer, got \(other)")
-        }
-    }
-
-    func double(_ key: String, default fallback: Double) throws -> Double {
-        switch fields[key] {
-        case .number(let value)?: return value
-        case nil: return fallback
-        case let other?: throw ConfigError(key: key, message: "must be a number, got \(other)")
-        }
-    }
-
-    func bool(_ key: String, default fallback: Bool) throws -> Bool {
-        switch fields[key] {
-        case .bool(let value)?: return value
-        case nil: return fallback
-        case let other?: throw ConfigError(key: key, message: "must be true or false, got \(other)")
-        }
-    }
-
-    func enumeration<T: RawRepresentable>(_ key: String, default fallback: T) throws -> T where T.RawValue == String {
-        switch fields[key] {
-        case .string(let text)?:
-            guard let value = T(rawValue: text) else { throw ConfigError(key: key, message: "unsupported value \"\(text)\"") }
-            return value
-        case nil: return fallback
-        case let other?: throw ConfigError(key: key, message: "must be a string, got \(other)")
-        }
-    }
-
+extension ConfigFields {
     func scaling() throws -> TTMConfig.Scaling {
         switch fields["scaling"] {
         case .string("std")?, nil: return .std

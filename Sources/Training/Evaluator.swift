@@ -1,7 +1,7 @@
 import Corpus
 import Foundation
+import Models
 import NN
-import TTM
 
 /// Forecast accuracy on the standard protocol: every window of a split, every channel and horizon step, errors
 /// z-scored with the dataset's train statistics; broken down per channel and per horizon step.
@@ -140,28 +140,22 @@ public struct Evaluation: Sendable {
 
     public static func run(checkpoints: [String], data corpus: CorpusReader, split: Split, seasonPeriod: Int?,
                            batchSize: Int = 128, examples exampleCount: Int = 3) throws -> Evaluation {
-        var loaded: [(name: String, model: TTMModel, store: ParameterStore)] = []
+        var loaded: [(name: String, model: LoadedModel)] = []
         for path in checkpoints {
-            let (base, baseStore) = try TTMCheckpoint.load(path)
-            var config = base.config
-            if config.numInputChannels != corpus.channels {
-                guard config.decoderMode == .commonChannel, config.mode == .commonChannel else {
-                    throw TrainingError("\(path): a mix_channel model for \(config.numInputChannels) channels cannot forecast \(corpus.channels) channels")
-                }
-                // Channel-independent weights apply to any number of channels.
-                config.numInputChannels = corpus.channels
+            let base = try ModelFolder.load(path)
+            let config = try base.config.applied(toChannels: corpus.channels, what: path)
+            var model = base
+            if config != base.config {
+                let (adapted, fresh) = try base.transferred(to: config, seed: 0)
+                if let unfit = fresh.first { throw TrainingError("\(path): tensor \(unfit) does not fit \(corpus.channels) channels") }
+                model = adapted
             }
-            let model = try TTMModel(config: config)
-            let store = ParameterStore(layout: model.layout)
-            if let unfit = store.copyMatching(from: baseStore).first {
-                throw TrainingError("\(path): tensor \(unfit) does not fit \(corpus.channels) channels")
-            }
-            loaded.append((URL(fileURLWithPath: path).lastPathComponent, model, store))
+            loaded.append((URL(fileURLWithPath: path).lastPathComponent, model))
         }
-        guard let first = loaded.first else { throw TrainingError("evaluate: no checkpoint given") }
-        let context = first.model.config.contextLength, horizon = first.model.config.predictionLength
-        for other in loaded.dropFirst() where other.model.config.contextLength != context || other.model.config.predictionLength != horizon {
-            throw TrainingError("evaluate: the checkpoints differ in context or horizon (\(first.name) vs \(other.name))")
+        guard let first = loaded.first?.model.network else { throw TrainingError("evaluate: no checkpoint given") }
+        let context = first.contextLength, horizon = first.predictionLength
+        for other in loaded.dropFirst() where other.model.network.contextLength != context || other.model.network.predictionLength != horizon {
+            throw TrainingError("evaluate: the checkpoints differ in context or horizon (\(loaded[0].name) vs \(other.name))")
         }
         let source = try WindowSource(corpora: [corpus], split: split, view: .multivariate, context: context, horizon: horizon)
         guard source.count > 0 else {
@@ -173,32 +167,34 @@ public struct Evaluation: Sendable {
         let naive: [NaiveForecast] = [.lastValue, .seasonal(period: period), .trainMean(corpus.trainMean)]
         var modelErrors = loaded.map { _ in ErrorAccumulator(horizon: horizon, channels: c, trainStd: corpus.trainStd) }
         var naiveErrors = naive.map { _ in ErrorAccumulator(horizon: horizon, channels: c, trainStd: corpus.trainStd) }
-        let perPast = context * c, perFuture = horizon * c
-        let past = FloatBuffer(capacity: batchSize * perPast), future = FloatBuffer(capacity: batchSize * perFuture)
-        let guess = FloatBuffer(capacity: perFuture)
+        let batch = WindowBatch(capacity: batchSize, context: context, horizon: horizon, channels: c)
+        let perPast = batch.pastCount, perFuture = batch.futureCount
+        let guess = [Float](repeating: 0, count: perFuture)
         let exampleWindows = Set((0..<exampleCount).map { $0 * max(source.count / exampleCount, 1) }.filter { $0 < source.count })
         var examples: [Int: (past: [Float], actual: [Float], forecasts: [[Float]])] = [:]
         var start = 0
-        while start < source.count {
-            let n = min(batchSize, source.count - start)
-            for slot in 0..<n { try source.load(start + slot, past: past.pointer + slot * perPast, future: future.pointer + slot * perFuture) }
+        try source.forEachBatch(into: batch) { batch in
+            let n = batch.count
             for (k, entry) in loaded.enumerated() {
-                let y = entry.model.forward(past.pointer, batch: n, mode: .inference, entry.store)
+                let y = entry.model.network.forward(batch.past, batch: n, mode: .inference, entry.model.store)
                 for slot in 0..<n {
-                    modelErrors[k].add(prediction: y + slot * perFuture, actual: future.pointer + slot * perFuture)
+                    modelErrors[k].add(prediction: y + slot * perFuture, actual: batch.future + slot * perFuture)
                     if exampleWindows.contains(start + slot) {
                         if examples[start + slot] == nil {
-                            let p = past.pointer + slot * perPast, f = future.pointer + slot * perFuture
+                            let p = batch.past + slot * perPast, f = batch.future + slot * perFuture
                             examples[start + slot] = ((0..<context).map { p[$0 * c] }, (0..<horizon).map { f[$0 * c] }, [])
                         }
                         examples[start + slot]!.forecasts.append((0..<horizon).map { y[slot * perFuture + $0 * c] })
                     }
                 }
             }
-            for slot in 0..<n {
-                for (k, forecast) in naive.enumerated() {
-                    forecast.predict(past: past.pointer + slot * perPast, context: context, horizon: horizon, channels: c, into: guess.pointer)
-                    naiveErrors[k].add(prediction: guess.pointer, actual: future.pointer + slot * perFuture)
+            var scratch = guess
+            scratch.withUnsafeMutableBufferPointer { out in
+                for slot in 0..<n {
+                    for (k, forecast) in naive.enumerated() {
+                        forecast.predict(past: batch.past + slot * perPast, context: context, horizon: horizon, channels: c, into: out.baseAddress!)
+                        naiveErrors[k].add(prediction: out.baseAddress!, actual: batch.future + slot * perFuture)
+                    }
                 }
             }
             start += n

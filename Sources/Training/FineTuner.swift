@@ -1,13 +1,13 @@
-import Checkpoint
 import Corpus
 import Foundation
+import Models
 import NN
 import Optimizers
-import TTM
 
-/// Fine-tuning on one target dataset, on one process: the backbone frozen (no backward through it), decoder and
-/// head trained on the target's train split, early stopping on its validation split, the best model written with
-/// its validation and test metrics.
+/// Fine-tuning on one target dataset, on one process, for any model kind: what the model's contract says a
+/// fine-tune freezes stays fixed (TTM: the backbone; TSMixer: the mixing layers), the rest trains on the
+/// target's train split through the engine's step, with early stopping on its validation split; the best
+/// model is written with its validation and test metrics.
 public final class FineTuner {
     public struct Result: Sendable {
         public var checkpoint: String
@@ -30,39 +30,31 @@ public final class FineTuner {
         self.log = log
     }
 
-    /// Builds the fine-tuning model from `base` (channels from the target, decoder mode and head dropout from
-    /// the settings), copies every tensor whose name and shape match, and trains.
-    public func run(from base: TTMModel, _ baseStore: ParameterStore) throws -> Result {
+    /// Builds the fine-tuning model from `base` (channels from the target, and for TTM the decoder mode and head
+    /// dropout from the settings), copies every tensor whose name and shape match, and trains.
+    public func run(from base: LoadedModel) throws -> Result {
         let corpus = try CorpusReader(folder: settings.data)
-        var config = base.config
-        config.numInputChannels = corpus.channels
-        if let mode = settings.decoderMode { config.decoderMode = mode }
-        if let rate = settings.headDropout { config.headDropout = rate }
-        let model = try TTMModel(config: config)
-        let store = ParameterStore(layout: model.layout)
-        model.initialize(store, seed: seed)
-        let fresh = store.copyMatching(from: baseStore)
-        let copied = store.layout.views.count - fresh.count
-        if let unfit = fresh.first(where: { $0.hasPrefix("backbone.") }) {
-            throw TrainingError("fine-tune: the base model's backbone does not fit the target configuration (\(unfit))")
+        let target = try base.config.forFineTuning(channels: corpus.channels, decoderMode: settings.decoderMode, headDropout: settings.headDropout)
+        let (model, fresh) = try base.transferred(to: target, seed: seed)
+        let copied = model.store.layout.views.count - fresh.count
+        model.network.freezeForFineTuning(model.store)
+        if let unfit = fresh.first(where: { name in model.store.layout[name].map { !model.store.needsGradient($0) && $0.trainable } ?? false }) {
+            throw TrainingError("fine-tune: the base model's frozen part does not fit the target configuration (\(unfit))")
         }
-        model.backboneFrozen = true
-        store.setFrozen(true, prefix: "backbone.")
-        let context = config.contextLength, horizon = config.predictionLength
+        let context = model.network.contextLength, horizon = model.network.predictionLength
         let train = try WindowSource(corpora: [corpus], split: .train, view: .multivariate, context: context, horizon: horizon)
         let validation = try WindowSource(corpora: [corpus], split: .validation, view: .multivariate, context: context, horizon: horizon)
         let test = try WindowSource(corpora: [corpus], split: .test, view: .multivariate, context: context, horizon: horizon)
         guard train.count > 0 else { throw DataError("finetune.data: no training windows of \(context + horizon) rows in \(settings.data)") }
         guard validation.count > 0 else { throw DataError("finetune.data: no validation windows of \(context + horizon) rows in \(settings.data) (early stopping needs them)") }
-        log("finetune: \(settings.data): \(corpus.channels) channels, \(train.count) train / \(validation.count) validation / \(test.count) test windows; copied \(copied) tensors, \(fresh.count) new (\(fresh.prefix(3).joined(separator: ", "))\(fresh.count > 3 ? ", ..." : "")); backbone frozen, \(store.trainableRanges.reduce(0) { $0 + $1.count }) trainable parameters")
+        log("finetune: \(settings.data): \(corpus.channels) channels, \(train.count) train / \(validation.count) validation / \(test.count) test windows; copied \(copied) tensors, \(fresh.count) new (\(fresh.prefix(3).joined(separator: ", "))\(fresh.count > 3 ? ", ..." : "")); frozen for fine-tuning, \(model.store.trainableCount) trainable parameters")
 
-        let optimizer = AdamW(parameterCount: store.count, hyperparameters: .init(learningRate: settings.learningRate, weightDecay: weightDecay))
-        let c = corpus.channels
-        let perPast = context * c, perFuture = horizon * c, batch = settings.batchSize
-        let past = FloatBuffer(capacity: batch * perPast), future = FloatBuffer(capacity: batch * perFuture)
-        let gradient = FloatBuffer(capacity: batch * perFuture)
+        let optimizer = AdamW(parameterCount: model.store.count, hyperparameters: .init(learningRate: settings.learningRate, weightDecay: weightDecay))
+        // The loss is the evaluation metric's: MSE z-scored with the target's train statistics.
+        let engine = Engine(model: model, optimizer: optimizer, batchCapacity: settings.batchSize, weighted: true, world: nil)
+        let batch = settings.batchSize
         let batches = min((train.count + batch - 1) / batch, settings.maxBatchesPerEpoch ?? Int.max)
-        let inverseStd = corpus.trainStd.map { Float($0 > 0 ? 1 / $0 : 1) }  // a constant channel is not rescaled
+        let store = model.store
         var best = (loss: Double.infinity, epoch: 0, values: [Float]())
         var sinceBest = 0, epochsRun = 0
         for epoch in 0..<settings.epochs {
@@ -70,21 +62,13 @@ public final class FineTuner {
             var sum = 0.0, seen = 0
             for b in 0..<batches {
                 let n = min(batch, train.count - b * batch)
-                for slot in 0..<n { try train.load(permutation[b * batch + slot], past: past.pointer + slot * perPast, future: future.pointer + slot * perFuture) }
-                store.zeroGradients()
-                let y = model.forward(past.pointer, batch: n, mode: .training(.init(seed: seed, step: epoch * batches + b, firstSample: 0)), store)
-                // The loss is the evaluation metric's: MSE z-scored with the target's train statistics.
-                let count = n * perFuture
-                sum += inverseStd.withUnsafeBufferPointer {
-                    squaredErrorGradient(prediction: y, target: future.pointer, inverseStd: $0.baseAddress, perWindow: false, windows: n,
-                                         horizon: horizon, channels: c, scale: 1 / Float(count), gradient: gradient.pointer)
-                }
-                seen += count
-                model.backward(gradient.pointer, dPast: nil, store)
-                optimizer.update(store)
+                try engine.load((0..<n).lazy.map { permutation[b * batch + $0] }, from: train)
+                sum += try engine.trainStep(globalBatch: n, dropout: .init(seed: seed, step: epoch * batches + b, firstSample: 0),
+                                            learningRate: nil, clip: nil) * Double(n * model.network.outputCount)
+                seen += n * model.network.outputCount
             }
             epochsRun += 1
-            let metrics = try evaluate(model, store, validation, corpus: corpus, past: past, future: future)
+            let metrics = try Self.evaluate(engine, validation, corpus: corpus)
             log(String(format: "finetune: epoch %d  train loss (z-scored) %.6f  validation mse %.6f  mae %.6f", epoch + 1, sum / Double(max(seen, 1)), metrics.mse, metrics.mae))
             if metrics.mse < best.loss {
                 best = (metrics.mse, epoch + 1, Array(UnsafeBufferPointer(start: store.values, count: store.count)))
@@ -95,30 +79,23 @@ public final class FineTuner {
             }
         }
         best.values.withUnsafeBufferPointer { store.values.update(from: $0.baseAddress!, count: store.count) }
-        let validationMetrics = try evaluate(model, store, validation, corpus: corpus, past: past, future: future)
-        let testMetrics = test.count > 0 ? try evaluate(model, store, test, corpus: corpus, past: past, future: future) : nil
+        let validationMetrics = try Self.evaluate(engine, validation, corpus: corpus)
+        let testMetrics = test.count > 0 ? try Self.evaluate(engine, test, corpus: corpus) : nil
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         struct Report: Codable { var best_epoch: Int; var epochs_run: Int; var validation: ForecastMetrics; var test: ForecastMetrics? }
         let report = try encoder.encode(Report(best_epoch: best.epoch, epochs_run: epochsRun, validation: validationMetrics, test: testMetrics))
-        try TTMCheckpoint.save(model, store, to: settings.output, extraFiles: ["metrics.json": report])
+        try ModelFolder.save(model, to: settings.output, extraFiles: ["metrics.json": report])
         log(String(format: "finetune: best epoch %d; validation mse %.6f mae %.6f; test mse %@ mae %@ -> %@", best.epoch, validationMetrics.mse, validationMetrics.mae,
                    testMetrics.map { String(format: "%.6f", $0.mse) } ?? "n/a", testMetrics.map { String(format: "%.6f", $0.mae) } ?? "n/a", settings.output))
         return Result(checkpoint: settings.output, epochs: epochsRun, bestEpoch: best.epoch, validation: validationMetrics, test: testMetrics)
     }
 
     /// MSE and MAE of every window of `source`, z-scored with the target's train statistics.
-    func evaluate(_ model: TTMModel, _ store: ParameterStore, _ source: WindowSource, corpus: CorpusReader,
-                  past: FloatBuffer, future: FloatBuffer) throws -> ForecastMetrics {
-        let c = corpus.channels, perPast = source.context * c, perFuture = source.horizon * c, batch = settings.batchSize
-        var errors = ErrorAccumulator(horizon: source.horizon, channels: c, trainStd: corpus.trainStd)
-        var start = 0
-        while start < source.count {
-            let n = min(batch, source.count - start)
-            for slot in 0..<n { try source.load(start + slot, past: past.pointer + slot * perPast, future: future.pointer + slot * perFuture) }
-            let y = model.forward(past.pointer, batch: n, mode: .inference, store)
-            for slot in 0..<n { errors.add(prediction: y + slot * perFuture, actual: future.pointer + slot * perFuture) }
-            start += n
+    static func evaluate(_ engine: Engine, _ source: WindowSource, corpus: CorpusReader) throws -> ForecastMetrics {
+        var errors = ErrorAccumulator(horizon: source.horizon, channels: source.channels, trainStd: corpus.trainStd)
+        try engine.forEachBatch(of: source) { y, batch in
+            for slot in 0..<batch.count { errors.add(prediction: y + slot * batch.futureCount, actual: batch.future + slot * batch.futureCount) }
         }
         return errors.metrics(channelNames: corpus.columns)
     }

@@ -1,17 +1,16 @@
-import BLAS
 import Checkpoint
 import Corpus
 import Foundation
+import Models
 import MPI
 import NN
 import Optimizers
-import TTM
 
-/// Data-parallel pretraining. Every rank holds the whole model; rank r of N computes its share of each global
-/// batch (the sampler's slice), gradients are summed with one in-place allreduce over the flat gradient buffer
-/// and divided by the global batch through the loss scaling, and every rank takes the same AdamW step. Dropout
-/// masks are keyed by (seed, step, position in the global batch), so 1, 2 or 4 ranks compute the same run up to
-/// the order of float sums. Rank 0 logs, validates, and writes checkpoints.
+/// Data-parallel pretraining of any model kind. Every rank holds the whole model; rank r of N computes its share
+/// of each global batch (the sampler's slice) through the engine's step, which sums gradients (and batch
+/// statistics) over the ranks, so every rank takes the same AdamW step. Dropout masks are keyed by (seed, step,
+/// position in the global batch), so 1, 2 or 4 ranks compute the same run up to the order of float sums.
+/// Rank 0 logs, validates, and writes checkpoints.
 public final class Pretrainer {
     public struct Options: Sendable {
         public var resume = false
@@ -24,9 +23,8 @@ public final class Pretrainer {
 
     public let config: RunConfig
     public let world: Communicator
-    public let model: TTMModel
-    public let store: ParameterStore
-    public let optimizer: AdamW
+    public let engine: Engine
+    public var model: LoadedModel { engine.model }
     let train: WindowSource
     let validation: WindowSource?
     let sampler: DistributedSampler
@@ -34,12 +32,6 @@ public final class Pretrainer {
     let totalSteps: Int
     let log: RunLog
     let options: Options
-
-    // Step buffers, sized once for the largest local batch.
-    private let past: FloatBuffer, future: FloatBuffer, gradient: FloatBuffer
-    /// 1 / train std of each loaded window's dataset and channel, [local batch, channels].
-    private let inverseStd: FloatBuffer
-    private var timings = PhaseTimings()
     /// The current epoch's window order, built once per epoch rather than every step.
     private var order: (epoch: Int, permutation: EpochPermutation)?
 
@@ -52,48 +44,41 @@ public final class Pretrainer {
         self.config = config
         self.world = world
         self.options = options
-        guard config.data.view == "univariate" || config.model.numInputChannels > 1 else {
-            throw ConfigError(key: "data.view", message: "multivariate pretraining needs model.num_input_channels > 1")
+        let architecture = config.model
+        let modelChannels = architecture.channels
+        if config.data.view == .univariate && modelChannels != 1 {
+            throw ConfigError(key: architecture.kind == .ttm ? "model.num_input_channels" : "model.n_features",
+                              message: "must be 1 for channel-independent (data.view: univariate) pretraining, got \(modelChannels)")
         }
-        let view: WindowIndex.View = config.data.view == "univariate" ? .univariate : .multivariate
-        if view == .univariate && config.model.numInputChannels != 1 {
-            throw ConfigError(key: "model.num_input_channels", message: "must be 1 for channel-independent (univariate) pretraining, got \(config.model.numInputChannels)")
-        }
+        let fresh = try LoadedModel(config: architecture, seed: config.training.seed)
+        let network = fresh.network
         let corpora = try WindowSource.open(config.data.shards)
-        train = try WindowSource(corpora: corpora, split: .train, view: view, context: config.model.contextLength, horizon: config.model.predictionLength)
+        train = try WindowSource(corpora: corpora, split: .train, view: config.data.view, context: network.contextLength, horizon: network.predictionLength)
         guard train.count > 0 else {
-            throw DataError("data.shards: no training windows of \(config.model.contextLength + config.model.predictionLength) rows (\(train.skippedSeries) series too short)")
+            throw DataError("data.shards: no training windows of \(network.contextLength + network.predictionLength) rows (\(train.skippedSeries) series too short)")
         }
-        guard train.channels == config.model.numInputChannels else {
-            throw ConfigError(key: "model.num_input_channels", message: "\(config.model.numInputChannels), but the data has \(train.channels) channels per window")
+        guard train.channels == modelChannels else {
+            throw ConfigError(key: architecture.kind == .ttm ? "model.num_input_channels" : "model.n_features",
+                              message: "\(modelChannels), but the data has \(train.channels) channels per window (data.view: \(config.data.view.rawValue))")
         }
-        let validationSource = try WindowSource(corpora: corpora, split: .validation, view: view, context: config.model.contextLength, horizon: config.model.predictionLength)
+        let validationSource = try WindowSource(corpora: corpora, split: .validation, view: config.data.view,
+                                                context: network.contextLength, horizon: network.predictionLength)
         validation = validationSource.count > 0 ? validationSource : nil
         sampler = DistributedSampler(count: train.count, globalBatch: config.training.globalBatchSize, rank: world.rank, ranks: world.size, seed: config.training.seed)
         totalSteps = config.training.steps ?? (config.training.epochs! * sampler.batchesPerEpoch)
         schedule = LearningRateSchedule(peak: config.training.learningRate, warmupSteps: config.training.warmupSteps,
                                         totalSteps: totalSteps, kind: config.training.schedule)
-        model = try TTMModel(config: config.model)
-        store = ParameterStore(layout: model.layout)
-        optimizer = AdamW(parameterCount: store.count, hyperparameters: .init(learningRate: config.training.learningRate,
-                                                                               weightDecay: config.training.weightDecay))
-        let local = (config.training.globalBatchSize + world.size - 1) / world.size
-        let c = config.model
-        past = FloatBuffer(capacity: local * c.contextLength * c.numInputChannels)
-        future = FloatBuffer(capacity: local * c.predictionLength * c.numInputChannels)
-        gradient = FloatBuffer(capacity: local * c.predictionLength * c.numInputChannels)
-        inverseStd = FloatBuffer(capacity: local * c.numInputChannels)
+        let optimizer = AdamW(parameterCount: fresh.store.count, hyperparameters: .init(learningRate: config.training.learningRate,
+                                                                                       weightDecay: config.training.weightDecay))
+        engine = Engine(model: fresh, optimizer: optimizer, batchCapacity: (config.training.globalBatchSize + world.size - 1) / world.size,
+                        weighted: config.training.lossSpace == .standardized, world: world)
         log = try RunLog(enabled: world.isRoot, metricsPath: config.logging.metrics, append: options.resume)
     }
 
     /// The debug version of a run: a tiny model on a small slice.
     static func debugVersion(of config: RunConfig) -> RunConfig {
         var c = config
-        c.model.dModel = min(c.model.dModel, 16)
-        c.model.adaptivePatchingLevels = min(c.model.adaptivePatchingLevels, 1)
-        c.model.numLayers = 1
-        c.model.decoderNumLayers = 1
-        c.model.decoderDModel = min(c.model.decoderDModel, 16)
+        c.model = c.model.debugVersion()
         c.training.steps = min(c.training.steps ?? 20, 20)
         c.training.epochs = nil
         c.training.globalBatchSize = min(c.training.globalBatchSize, 16)
@@ -114,18 +99,21 @@ public final class Pretrainer {
     @discardableResult
     public func run() throws -> String? {
         var firstStep = 0
-        model.initialize(store, seed: config.training.seed)
+        let store = model.store
         if options.resume {
             guard let directory = config.checkpointing?.directory else {
                 throw ConfigError(key: "checkpointing.directory", message: "--resume needs a checkpoint directory")
             }
-            guard let newest = CheckpointFolder(directory: directory).complete().last else {
+            guard let newest = TrainingCheckpoints(directory: directory).complete().last else {
                 throw CheckpointError(path: directory, message: "--resume: no complete checkpoint to resume from")
             }
-            let saved = try CheckpointFolder.load(newest.path, store: store, optimizer: optimizer)
+            let saved = try TrainingCheckpoints.load(newest.path, into: model, optimizer: engine.optimizer)
             let problems = saved.incompatibilities(with: runState)
             guard problems.isEmpty else {
                 throw CheckpointError(path: newest.path, message: "cannot resume, the config differs: " + problems.joined(separator: "; "))
+            }
+            guard (0...totalSteps).contains(saved.step) else {
+                throw CheckpointError(path: newest.path + "/" + TrainingState.file, message: "step \(saved.step) is outside this run's 0...\(totalSteps)")
             }
             firstStep = saved.step
             if saved.ranks != world.size {
@@ -133,16 +121,16 @@ public final class Pretrainer {
             }
             log.line("resume: continuing from \(newest.path) at step \(firstStep) of \(totalSteps)")
         }
-        // Every rank starts from rank 0's parameters and optimizer state.
+        // Every rank starts from rank 0's parameters (and, resuming, moving statistics).
         try world.broadcast(UnsafeMutableBufferPointer(start: store.values, count: store.count), root: 0)
-        log.line("pretrain: \(world.size) rank(s), \(store.count) parameters, \(train.count) training windows (\(train.skippedSeries) series too short), global batch \(config.training.globalBatchSize), \(totalSteps) steps\(options.debug ? " [debug: tiny model]" : "")")
+        log.line("pretrain: \(model.config.kind.rawValue), \(world.size) rank(s), \(store.count) parameters, \(train.count) training windows (\(train.skippedSeries) series too short), global batch \(config.training.globalBatchSize), \(totalSteps) steps\(options.debug ? " [debug: tiny model]" : "")")
         if let path = log.metricsPath { log.line("metrics: \(path)") }
         let started = ContinuousClock.now
         var samplesSinceReport = 0, reportClock = ContinuousClock.now
         for step in firstStep..<totalSteps {
             let (loss, globalBatch) = try trainStep(step)
             if !loss.isFinite {
-                let stage = model.firstNonFiniteStage() ?? "the loss"
+                let stage = engine.network.firstNonFiniteStage() ?? "the loss"
                 throw TrainingError("step \(step): loss is \(loss); first non-finite output: \(stage)")
             }
             samplesSinceReport += globalBatch
@@ -169,13 +157,13 @@ public final class Pretrainer {
             }
         }
         let total = (ContinuousClock.now - started).inSeconds
-        log.line(String(format: "pretrain: done in %@; per step: %@", RunLog.duration(total) as NSString, timings.summary(steps: max(totalSteps - firstStep, 1)) as NSString))
+        log.line(String(format: "pretrain: done in %@; per step: %@", RunLog.duration(total) as NSString, engine.timings.summary(steps: max(totalSteps - firstStep, 1)) as NSString))
         var finalPath: String? = nil
         if let checkpointing = config.checkpointing {
             if world.isRoot {
                 try saveCheckpoint(step: totalSteps)
                 finalPath = URL(fileURLWithPath: checkpointing.directory).appendingPathComponent("final").path
-                try TTMCheckpoint.save(model, store, to: finalPath!)
+                try ModelFolder.save(model, to: finalPath!)
                 log.line("pretrain: final model in \(finalPath!)")
             }
         }
@@ -183,66 +171,29 @@ public final class Pretrainer {
         return finalPath
     }
 
-    /// One data-parallel step; returns the global batch's loss and size.
+    /// Loads this rank's share of the step's global batch and takes the engine's step; returns the global
+    /// batch's loss and size.
     func trainStep(_ step: Int) throws -> (Double, Int) {
-        let c = config.model
-        let perPast = c.contextLength * c.numInputChannels, perFuture = c.predictionLength * c.numInputChannels
         let epoch = step / sampler.batchesPerEpoch, batchIndex = step % sampler.batchesPerEpoch
         let globalBatch = sampler.globalBatchSize(batchIndex)
         var clock = ContinuousClock.now
         if order?.epoch != epoch { order = (epoch, sampler.permutation(epoch: epoch)) }
-        let mine = sampler.localRange(batch: batchIndex)
-        for (slot, position) in mine.enumerated() {
-            let window = sampler.window(order!.permutation, batch: batchIndex, position: position)
-            try train.load(window, past: past.pointer + slot * perPast, future: future.pointer + slot * perFuture)
-            train.inverseTrainStd(window, into: inverseStd.pointer + slot * c.numInputChannels)
-        }
-        timings.data += lap(&clock)
-        store.zeroGradients()
-        var sumOfSquares = 0.0
-        if !mine.isEmpty {
-            let n = mine.count
-            let y = model.forward(past.pointer, batch: n, mode: .training(.init(seed: config.training.seed, step: step, firstSample: mine.lowerBound)), store)
-            timings.forward += lap(&clock)
-            sumOfSquares = lossGradient(y, batch: n, globalBatch: globalBatch)
-            model.backward(gradient.pointer, dPast: nil, store)
-            timings.backward += lap(&clock)
-        }
-        try world.allreduce(inPlace: UnsafeMutableBufferPointer(start: store.gradients, count: store.count), op: .sum)
-        let loss = try world.allreduce(sumOfSquares, op: .sum) / Double(globalBatch * perFuture)
-        timings.allreduce += lap(&clock)
-        if let clip = config.training.gradientClip { clipGradients(maxNorm: clip) }
-        optimizer.update(store, learningRate: schedule.rate(at: step))
-        timings.optimizer += lap(&clock)
+        let permutation = order!.permutation, mine = sampler.localRange(batch: batchIndex)
+        try engine.load(mine.lazy.map { self.sampler.window(permutation, batch: batchIndex, position: $0) }, from: train)
+        engine.timings.data += (ContinuousClock.now - clock).inSeconds
+        clock = ContinuousClock.now
+        let loss = try engine.trainStep(globalBatch: globalBatch, dropout: dropoutContext(step: step),
+                                        learningRate: schedule.rate(at: step), clip: config.training.gradientClip)
         return (loss, globalBatch)
     }
 
-    /// Fills `gradient` with ∂loss/∂y and returns this rank's part of the loss numerator. Loss = Σ e² /
-    /// (global batch · horizon · channels) with e = (y - t)/σ, σ the train std of the window's dataset and
-    /// channel in the standardized loss space (1 in the original one), so ∂loss/∂y = 2e/σ / (B·H·C).
-    /// (A window's own context std would be scale-free too, but a flat context makes it tiny and one window's
-    /// error then dominates a whole batch.)
-    func lossGradient(_ y: UnsafePointer<Float>, batch n: Int, globalBatch: Int) -> Double {
-        let c = config.model
-        return squaredErrorGradient(
-            prediction: y, target: future.pointer,
-            inverseStd: config.training.lossSpace == .standardized ? UnsafePointer(inverseStd.pointer) : nil, perWindow: true,
-            windows: n, horizon: c.predictionLength, channels: c.numInputChannels,
-            scale: 1 / Float(globalBatch * c.predictionLength * c.numInputChannels), gradient: gradient.pointer)
-    }
-
-    /// torch.nn.utils.clip_grad_norm_: scale by max_norm / (‖g‖ + 1e-6) when that is below 1.
-    func clipGradients(maxNorm: Float) {
-        var total = 0.0
-        for range in store.trainableRanges { for i in range { total += Double(store.gradients[i]) * Double(store.gradients[i]) } }
-        let norm = Float(total.squareRoot())
-        let coefficient = maxNorm / (norm + 1e-6)
-        guard coefficient < 1 else { return }
-        for range in store.trainableRanges { for i in range { store.gradients[i] *= coefficient } }
+    func dropoutContext(step: Int) -> Dropout.Context {
+        .init(seed: config.training.seed, step: step, firstSample: sampler.localRange(batch: step % sampler.batchesPerEpoch).lowerBound)
     }
 
     /// Stops the job loudly when the ranks' parameters are no longer identical.
     func checkRanksAgree(step: Int) throws {
+        let store = model.store
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for i in 0..<store.count { hash = (hash ^ UInt64(store.values[i].bitPattern)) &* 0x100_0000_01B3 }
         let mine = Int64(bitPattern: hash)
@@ -254,8 +205,6 @@ public final class Pretrainer {
 
     /// Mean loss over the first `validation_batches` global batches of the validation windows, shared out.
     func validationLoss(_ source: WindowSource) throws -> Double {
-        let c = config.model
-        let perPast = c.contextLength * c.numInputChannels, perFuture = c.predictionLength * c.numInputChannels
         let batch = config.training.globalBatchSize
         let total = min(source.count, config.training.validationBatches * batch)
         let permutation = EpochPermutation(count: source.count, seed: config.training.seed ^ 0x5A5A, epoch: 0)
@@ -264,87 +213,64 @@ public final class Pretrainer {
         while start < total {
             let size = min(batch, total - start)
             let mine = (world.rank * size / world.size)..<((world.rank + 1) * size / world.size)
-            for (slot, position) in mine.enumerated() {
-                try source.load(permutation[start + position], past: past.pointer + slot * perPast, future: future.pointer + slot * perFuture)
-                source.inverseTrainStd(permutation[start + position], into: inverseStd.pointer + slot * c.numInputChannels)
-            }
-            if !mine.isEmpty {
-                let y = model.forward(past.pointer, batch: mine.count, mode: .inference, store)
-                sum += lossGradient(y, batch: mine.count, globalBatch: 1)  // the gradient it also writes is unused
-            }
+            try engine.load(mine.lazy.map { permutation[start + $0] }, from: source)
+            sum += try engine.lossSum()
             start += size
         }
-        return try world.allreduce(sum, op: .sum) / Double(total * perFuture)
+        return try world.allreduce(sum, op: .sum) / Double(total * engine.network.outputCount)
     }
 
     func saveCheckpoint(step: Int) throws {
         guard world.isRoot, let checkpointing = config.checkpointing else { return }
         var state = runState
         state.step = step
-        try CheckpointFolder(directory: checkpointing.directory).save(model: model, store: store, optimizer: optimizer, state: state, keep: checkpointing.keep)
-        log.line("checkpoint: step \(step) -> \(CheckpointFolder(directory: checkpointing.directory).path(step: step))")
+        let checkpoints = TrainingCheckpoints(directory: checkpointing.directory)
+        try checkpoints.save(model, optimizer: engine.optimizer, state: state, keep: checkpointing.keep)
+        log.line("checkpoint: step \(step) -> \(checkpoints.path(step: step))")
     }
 
     /// Debug mode: central differences of the first batch's loss for a few parameters against backward.
     func gradientCheck(step: Int) throws {
-        let c = config.model
-        let perFuture = c.predictionLength * c.numInputChannels
-        // The batch trainStep just loaded into the step buffers.
-        let mine = sampler.localRange(batch: step % sampler.batchesPerEpoch)
-        let n = mine.count, count = n * perFuture
-        let mode = ForwardMode.training(.init(seed: config.training.seed, step: step, firstSample: mine.lowerBound))
-        func loss() -> Double {
-            lossGradient(model.forward(past.pointer, batch: n, mode: mode, store), batch: n, globalBatch: n) / Double(count)
-        }
+        let store = model.store
+        // The batch trainStep just loaded is still in the engine; its loss is taken as a mean over that batch.
+        let n = engine.batch.count
+        let mode = ForwardMode.training(dropoutContext(step: step))
+        let count = Double(n * engine.network.outputCount)
+        func loss() throws -> Double { try engine.forwardAndBackward(mode: mode, globalBatch: n) / count }
         store.zeroGradients()
-        _ = loss()
-        model.backward(gradient.pointer, dPast: nil, store)
+        _ = try loss()
         if let bad = store.layout.views.first(where: { v in UnsafeBufferPointer(start: store.gradient(v), count: v.count).contains { !$0.isFinite } }) {
             throw TrainingError("step \(step): gradient of \(bad.name) is not finite")
         }
+        let analytic = Array(UnsafeBufferPointer(start: store.gradients, count: store.count))
         // The largest gradient element of each of a few tensors, where the check is least noisy.
         var worst = 0.0, checked = 0
-        for view in store.layout.views.filter(\.trainable).enumerated().filter({ $0.offset % max(1, store.layout.views.count / 8) == 0 }).map(\.element) {
-            let g = store.gradient(view)
-            let i = (0..<view.count).max { abs(g[$0]) < abs(g[$1]) }!
+        let trainable = store.layout.views.filter(\.trainable)
+        for view in trainable.enumerated().filter({ $0.offset % max(1, store.layout.views.count / 8) == 0 }).map(\.element) {
+            let g = analytic[view.range]
+            let i = g.indices.max { abs(g[$0]) < abs(g[$1]) }!
             guard abs(g[i]) > 1e-4 else { continue }
-            let p = store.value(view), keep = p[i], h: Float = 1e-2 * max(1, abs(keep))
-            p[i] = keep + h; let plus = loss()
-            p[i] = keep - h; let minus = loss()
+            let p = store.values, keep = p[i], h: Float = 1e-2 * max(1, abs(keep))
+            let moving = movingStatistics()
+            p[i] = keep + h; let plus = try loss(); restore(moving)
+            p[i] = keep - h; let minus = try loss(); restore(moving)
             p[i] = keep
             let numeric = (plus - minus) / Double(2 * h)
             let relative = abs(numeric - Double(g[i])) / max(abs(numeric), abs(Double(g[i])))
             worst = max(worst, relative)
             checked += 1
-            log.line(String(format: "debug: d loss/d %@[%d]: backward %.6e, finite difference %.6e (relative %.2e)", view.name as NSString, i, g[i], numeric, relative))
+            log.line(String(format: "debug: d loss/d %@[%d]: backward %.6e, finite difference %.6e (relative %.2e)", view.name as NSString, i - view.offset, g[i], numeric, relative))
         }
         log.line(String(format: "debug: gradient check on %d parameters, largest relative difference %.2e", checked, worst))
         if worst > 5e-2 { throw TrainingError("debug: gradient check failed (relative difference \(worst))") }
     }
 
-    private func lap(_ clock: inout ContinuousClock.Instant) -> Double {
-        let now = ContinuousClock.now
-        defer { clock = now }
-        return (now - clock).inSeconds
+    /// Non-trainable state a training forward moves (BatchNorm statistics), so a probe can put it back.
+    private func movingStatistics() -> [(Int, [Float])] {
+        model.store.layout.views.filter { !$0.trainable }.map { ($0.offset, model.store.array($0)) }
     }
-}
 
-extension Duration {
-    /// The duration in seconds, for rates and reports.
-    public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}
-
-/// Time spent per phase of the training step, summed over steps.
-struct PhaseTimings {
-    var data = 0.0, forward = 0.0, backward = 0.0, allreduce = 0.0, optimizer = 0.0
-    func summary(steps: Int) -> String {
-        let n = Double(steps), total = data + forward + backward + allreduce + optimizer
-        func ms(_ x: Double) -> String { String(format: "%.2f ms", x / n * 1e3) }
-        return "data \(ms(data)), forward \(ms(forward)), backward \(ms(backward)), allreduce \(ms(allreduce)) (\(String(format: "%.1f", 100 * allreduce / max(total, 1e-12)))%), optimizer \(ms(optimizer))"
+    private func restore(_ saved: [(Int, [Float])]) {
+        for (offset, values) in saved { values.withUnsafeBufferPointer { (model.store.values + offset).update(from: $0.baseAddress!, count: values.count) } }
     }
-}
-
-public struct TrainingError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -1,4 +1,6 @@
+import Corpus
 import Foundation
+import Models
 import NN
 import TTM
 import Yams
@@ -6,12 +8,13 @@ import Yams
 /// A run configuration (`configs/*.yaml`): model, data, training, checkpointing, fine-tuning, logging.
 /// Every key is checked: unknown keys, wrong types and out-of-range values are errors naming the key path.
 public struct RunConfig: Sendable {
-    public enum Schedule: String, Sendable { case constant, cosine, oneCycle = "one-cycle" }
+    public enum Schedule: String, CaseIterable, Sendable { case constant, cosine, oneCycle = "one-cycle" }
 
     public struct Data: Sendable {
         /// Prepared folders (or globs of them) to pretrain on.
         public var shards: [String]
-        public var view: String = "univariate"
+        /// Channel-independent windows (every channel its own series) or all channels together.
+        public var view: WindowIndex.View = .univariate
     }
 
     public struct Training: Sendable {
@@ -34,7 +37,7 @@ public struct RunConfig: Sendable {
         public var lossSpace: LossSpace = .standardized
     }
 
-    public enum LossSpace: String, Sendable { case standardized, original }
+    public enum LossSpace: String, CaseIterable, Sendable { case standardized, original }
 
     public struct Checkpointing: Sendable {
         public var directory: String
@@ -63,7 +66,7 @@ public struct RunConfig: Sendable {
     }
 
     public var source: String
-    public var model: TTMConfig
+    public var model: ModelConfig
     public var data: Data
     public var training: Training
     public var checkpointing: Checkpointing?
@@ -88,18 +91,20 @@ public struct RunConfig: Sendable {
         try sections.allow(["model", "data", "training", "checkpointing", "finetune", "logging"])
 
         let modelFields = try sections.requiredMapping("model").json()
-        model = try TTMConfig(modelSection: modelFields, source: source)
+        do { model = try ModelConfig(modelSection: modelFields, source: source) } catch let error as ConfigError {
+            throw ConfigError(key: "model." + error.key, message: error.message)  // the full key path
+        }
 
         var d = try sections.requiredSection("data")
         try d.allow(["shards", "view"])
-        data = Data(shards: try d.stringList("shards"), view: try d.string("view", default: "univariate", oneOf: ["univariate", "multivariate"]))
+        data = Data(shards: try d.stringList("shards"), view: try d.choice("view", default: .univariate))
 
         var t = try sections.requiredSection("training")
         try t.allow(["global_batch_size", "learning_rate", "warmup_steps", "schedule", "steps", "epochs", "weight_decay",
                      "gradient_clip", "seed", "validation_every", "validation_batches", "checksum_every", "loss_space"])
         training = Training(globalBatchSize: try t.int("global_batch_size", min: 1), learningRate: try t.float("learning_rate", min: 0))
         training.warmupSteps = try t.int("warmup_steps", default: 0, min: 0)
-        training.schedule = Schedule(rawValue: try t.string("schedule", default: "cosine", oneOf: ["constant", "cosine", "one-cycle"]))!
+        training.schedule = try t.choice("schedule", default: .cosine)
         training.steps = try t.optionalInt("steps", min: 1)
         training.epochs = try t.optionalInt("epochs", min: 1)
         if (training.steps == nil) == (training.epochs == nil) {
@@ -111,7 +116,7 @@ public struct RunConfig: Sendable {
         training.validationEvery = try t.int("validation_every", default: 0, min: 0)
         training.validationBatches = try t.int("validation_batches", default: 8, min: 1)
         training.checksumEvery = try t.int("checksum_every", default: 25, min: 1)
-        training.lossSpace = LossSpace(rawValue: try t.string("loss_space", default: "standardized", oneOf: ["standardized", "original"]))!
+        training.lossSpace = try t.choice("loss_space", default: .standardized)
 
         if var c = try sections.optionalSection("checkpointing") {
             try c.allow(["directory", "every", "keep"])
@@ -127,9 +132,7 @@ public struct RunConfig: Sendable {
             fine.batchSize = try f.int("batch_size", default: 64, min: 1)
             fine.headDropout = try f.optionalFloat("head_dropout", min: 0)
             if let rate = fine.headDropout, rate >= 1 { throw ConfigError(key: "finetune.head_dropout", message: "must be below 1, got \(rate)") }
-            if let mode = try f.optionalString("decoder_mode", oneOf: ["common_channel", "mix_channel"]) {
-                fine.decoderMode = TTMConfig.ChannelMode(rawValue: mode)
-            }
+            fine.decoderMode = try f.optionalChoice("decoder_mode")
             fine.patience = try f.int("patience", default: 3, min: 1)
             fine.checkpoint = try f.optionalString("checkpoint", oneOf: nil)
             fine.maxBatchesPerEpoch = try f.optionalInt("max_batches_per_epoch", min: 1)
@@ -239,8 +242,13 @@ struct Section {
         return text
     }
 
-    func string(_ name: String, default fallback: String, oneOf choices: [String]) throws -> String {
-        try optionalString(name, oneOf: choices) ?? fallback
+    /// One of an enumeration's raw values; the error lists them.
+    func optionalChoice<T: RawRepresentable & CaseIterable>(_ name: String) throws -> T? where T.RawValue == String {
+        try optionalString(name, oneOf: T.allCases.map(\.rawValue)).flatMap(T.init(rawValue:))
+    }
+
+    func choice<T: RawRepresentable & CaseIterable>(_ name: String, default fallback: T) throws -> T where T.RawValue == String {
+        try optionalChoice(name) ?? fallback
     }
 
     func stringList(_ name: String) throws -> [String] {

@@ -38,7 +38,7 @@ struct BenchModel: ParsableCommand {
         let peak = GEMMTiming.measure(m: 3584, n: 384, k: 192, seconds: 0.5).median
         print("OpenBLAS \(OpenBLAS.coreName) (\(OpenBLAS.kernelChoice)), \(threads) thread(s); sgemm 3584x384x192: \(String(format: "%.1f", peak)) GFLOP/s")
         let model = try TTMModel(config: config)
-        print("model: \(model.layout.count.formatted()) parameters (backbone \(model.backboneParameterCount.formatted())), batch \(batch), context \(context), horizon \(horizon)")
+        print("model: \(model.layout.count.grouped) parameters (backbone \(model.backboneParameterCount.grouped)), batch \(batch), context \(context), horizon \(horizon)")
         print("mode        samples/s   step ms   forward   backward  optimizer   GFLOP/s   of peak")
         for fineTune in [false, true] {
             let result = try measure(model: model, fineTune: fineTune)

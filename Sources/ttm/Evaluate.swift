@@ -2,8 +2,8 @@ import ArgumentParser
 import Checkpoint
 import Corpus
 import Foundation
+import Models
 import Training
-import TTM
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,8 +37,8 @@ struct Evaluate: ParsableCommand {
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
             temporary = root
             folder = root.appendingPathComponent("data").path
-            let (model, _) = try TTMCheckpoint.load(checkpoints[0])
-            _ = try Prepare.run(csv: data, output: folder, options: .init(split: try SplitProtocol(parsing: csvSplit), context: model.config.contextLength))
+            let model = try ModelFolder.load(checkpoints[0])
+            _ = try Prepare.run(csv: data, output: folder, options: .init(split: try SplitProtocol(parsing: csvSplit), context: model.network.contextLength))
         }
         let corpus = try CorpusReader(folder: folder)
         let evaluation = try Evaluation.run(checkpoints: checkpoints, data: corpus, split: Split(rawValue: split)!, seasonPeriod: seasonPeriod)

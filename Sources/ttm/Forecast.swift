@@ -2,12 +2,12 @@ import ArgumentParser
 import Checkpoint
 import Corpus
 import Foundation
+import Models
 import NN
-import TTM
 
 struct Forecast: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Forecast with a TTM checkpoint: past values in, predictions out.",
+        abstract: "Forecast with a model folder (TTM or TSMixer): past values in, predictions out.",
         discussion: """
             --input is a NumPy float32 array [batch, context, channels] (or [context, channels] for one series), \
             or a CSV of one series: a header row, an optional timestamp column, one numeric column per channel; \
@@ -15,7 +15,7 @@ struct Forecast: ParsableCommand {
             table (one row per horizon step) when it ends in .csv.
             """)
 
-    @Option(help: "A model folder (config.json + model.safetensors), ours or one saved by granite-tsfm.")
+    @Option(help: "A model folder (config.json + model.safetensors): ours, one saved by granite-tsfm, or a Keras TSMixer folder.")
     var checkpoint: String
 
     @Option(help: "Past values: .npy [batch, context, channels] or a .csv of one series.")
@@ -35,12 +35,12 @@ struct Forecast: ParsableCommand {
     }
 
     func run() throws {
-        let (model, store) = try TTMCheckpoint.load(checkpoint)
-        let c = model.config
-        let (past, columns) = try PastValues.read(input, contextLength: c.contextLength, channels: c.numInputChannels,
+        let loaded = try ModelFolder.load(checkpoint)
+        let model = loaded.network, store = loaded.store
+        let (past, columns) = try PastValues.read(input, contextLength: model.contextLength, channels: model.channels,
                                                   timestampColumn: timestampColumn)
         let batch = past.shape[0]
-        let inputStride = c.contextLength * c.numInputChannels, outputStride = c.predictionLength * c.numInputChannels
+        let inputStride = model.inputCount, outputStride = model.outputCount
         var predictions = [Float](repeating: 0, count: batch * outputStride)
         past.values.withUnsafeBufferPointer { x in
             var start = 0
@@ -51,19 +51,20 @@ struct Forecast: ParsableCommand {
                 start += n
             }
         }
-        let result = NumPyArray(shape: [batch, c.predictionLength, c.numInputChannels], values: predictions)
+        let horizon = model.predictionLength, channels = model.channels
+        let result = NumPyArray(shape: [batch, horizon, channels], values: predictions)
         if output.lowercased().hasSuffix(".csv") {
             guard batch == 1 else { throw CleanExit.message("--output .csv holds one series; this input has \(batch): use .npy") }
             var text = (["step"] + columns).joined(separator: ",") + "\n"
-            for step in 0..<c.predictionLength {
-                let row = (0..<c.numInputChannels).map { String(predictions[step * c.numInputChannels + $0]) }
+            for step in 0..<horizon {
+                let row = (0..<channels).map { String(predictions[step * channels + $0]) }
                 text += "\(step + 1)," + row.joined(separator: ",") + "\n"
             }
             try AtomicFile.write(Data(text.utf8), to: output)
         } else {
             try result.write(to: output)
         }
-        printToStandardError("ttm forecast: \(batch) series, horizon \(c.predictionLength), \(c.numInputChannels) channels -> \(output)")
+        printToStandardError("ttm forecast: \(batch) series, horizon \(horizon), \(channels) channels -> \(output)")
     }
 }
 

@@ -1,16 +1,18 @@
 import ArgumentParser
 import Foundation
+import Models
 import MPI
-import TTM
+import NN
 import Training
 
 struct Pretrain: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Data-parallel TTM pretraining; start it with mpirun -np N (or alone for one rank).",
+        abstract: "Data-parallel pretraining of a TTM or TSMixer (model.kind); start it with mpirun -np N (or alone for one rank).",
         discussion: """
             Every rank trains on its slice of each global batch; gradients are averaged with MPI; rank 0 logs, \
-            validates and writes checkpoints. With a finetune section, rank 0 fine-tunes the final model with the \
-            backbone frozen once pretraining ends, while the other ranks exit. See configs/ for examples.
+            validates and writes checkpoints. With a finetune section, rank 0 fine-tunes the final model (TTM: \
+            backbone frozen; TSMixer: mixing layers frozen) once pretraining ends, while the other ranks exit. \
+            See configs/ for examples.
             """)
 
     @Option(help: "Run configuration (YAML).") var config: String
@@ -28,7 +30,7 @@ struct Pretrain: ParsableCommand {
             MPIEnvironment.finalize()
             guard world.isRoot, !debug, let finetune = settings.finetune else { return }
             let tuner = FineTuner(settings: finetune, seed: settings.training.seed, weightDecay: settings.training.weightDecay) { print($0) }
-            _ = try tuner.run(from: trainer.model, trainer.store)
+            _ = try tuner.run(from: trainer.model)
         } catch {
             failJob(error, world: world)
         }
@@ -46,7 +48,7 @@ func failJob(_ error: Error, world: Communicator) -> Never {
 struct FineTune: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "finetune",
-        abstract: "Fine-tune a checkpoint (ours or one saved by granite-tsfm) with the backbone frozen, on one process.")
+        abstract: "Fine-tune a checkpoint (ours, granite-tsfm's or a Keras TSMixer folder) with its backbone frozen, on one process.")
 
     @Option(help: "Run configuration (YAML) with a finetune section.") var config: String
     @Option(help: "Checkpoint folder to start from (default: finetune.checkpoint).") var checkpoint: String?
@@ -60,11 +62,9 @@ struct FineTune: ParsableCommand {
         guard let start = checkpoint ?? finetune.checkpoint else {
             throw ConfigError(key: "finetune.checkpoint", message: "no checkpoint: give finetune.checkpoint or --checkpoint")
         }
-        let (model, store) = try TTMCheckpoint.load(start)
-        print("finetune: starting from \(start)")
+        let model = try ModelFolder.load(start)
+        print("finetune: starting from \(start) (\(model.config.kind.rawValue))")
         let tuner = FineTuner(settings: finetune, seed: settings.training.seed, weightDecay: settings.training.weightDecay) { print($0) }
-        _ = try tuner.run(from: model, store)
+        _ = try tuner.run(from: model)
     }
 }
-
-import NN

@@ -1,5 +1,6 @@
 import AllocationCounter
 import NN
+import TSMixer
 import Optimizers
 import XCTest
 

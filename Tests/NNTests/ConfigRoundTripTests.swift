@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import NN
+@testable import TSMixer
 
 final class ConfigRoundTripTests: XCTestCase {
     private func output(of layer: SequenceLayer, store: ParameterStore, input: [Float], batch: Int) -> [Float] {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import NN
+@testable import TSMixer
 
 /// Every case and both variants of ../shared/fixtures/kerasfactory: inference before and after a training
 /// call, the training output, the loss, input and weight gradients, and the BatchNorm moving statistics.

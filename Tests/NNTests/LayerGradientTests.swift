@@ -1,5 +1,6 @@
 import XCTest
 @testable import NN
+@testable import TSMixer
 
 /// A finite-difference check for every layer, on shapes whose dimensions all differ.
 final class LayerGradientTests: XCTestCase {
@@ -43,7 +44,7 @@ final class LayerGradientTests: XCTestCase {
             let rows = 5
             let y = FloatBuffer(capacity: 20), saved = BatchNorm.Saved(), scratch = FloatBuffer()
             check.run("BatchNorm training=\(mode) frozen=\(frozen)", input: g.array(20), store: store, outputCount: 20,
-                      forward: { x in layer.forward(x, y.pointer, rows: rows, training: mode, saved: saved, store); return UnsafePointer(y.pointer) },
+                      forward: { x in layer.forward(x, y.pointer, rows: rows, mode: mode ? .training(.init(seed: 1, step: 0, firstSample: 0)) : .inference, saved: saved, store); return UnsafePointer(y.pointer) },
                       backward: { dy, dx in layer.backward(dy: dy, dx: dx, rows: rows, saved: saved, scratch: scratch, store) })
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import NN
+import TSMixer
 import Optimizers
 
 final class OverfitTests: XCTestCase {

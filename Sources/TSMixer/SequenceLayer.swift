@@ -1,3 +1,5 @@
+import NN
+
 /// A layer mapping x [batch, time, channels] to y [batch, time', channels], with explicit backward.
 ///
 /// `forward` returns a pointer to the layer's own output buffer, valid until its next forward; the layer

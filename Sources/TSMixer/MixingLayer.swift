@@ -1,14 +1,21 @@
+import NN
+
 /// KerasFactory's MixingLayer: FeatureMixing(TemporalMixing(x)).
 public final class MixingLayer: SequenceLayer {
     public typealias Config = FeatureMixing.Config
 
+    public let name: String
     public let config: Config
     public let temporal: TemporalMixing
     public let feature: FeatureMixing
+    /// The output of the last forward, [batch, time, channels] (for locating a NaN).
+    public private(set) var lastOutput: UnsafePointer<Float>?
+    public private(set) var lastCount = 0
     private let gradMiddle = FloatBuffer()
     private var count = 0
 
     public init(_ name: String, config: Config, layout: inout ParameterLayout) {
+        self.name = name
         self.config = config
         let prefix = name.isEmpty ? "" : name + "."
         temporal = TemporalMixing(prefix + "temporal_mixer",
@@ -28,7 +35,10 @@ public final class MixingLayer: SequenceLayer {
 
     public func forward(_ x: UnsafePointer<Float>, batch: Int, mode: ForwardMode, _ p: ParameterStore) -> UnsafePointer<Float> {
         count = batch * config.inputSize * config.nSeries
-        return feature.forward(temporal.forward(x, batch: batch, mode: mode, p), batch: batch, mode: mode, p)
+        let y = feature.forward(temporal.forward(x, batch: batch, mode: mode, p), batch: batch, mode: mode, p)
+        lastOutput = y
+        lastCount = count
+        return y
     }
 
     public func backward(_ dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, _ p: ParameterStore) {

@@ -1,3 +1,5 @@
+import NN
+
 /// KerasFactory's TemporalMixing: mixes along time, channel by channel.
 ///   u = BN(x viewed as [B, N·L], index n·L + l);  h = ReLU(u Wᵀ + b) over time (W [L, L]);
 ///   y = x + Dropout(h transposed back to [B, L, N]).
@@ -50,7 +52,7 @@ public final class TemporalMixing: SequenceLayer {
         let xt = transposed.reserve(count), u = normalized.reserve(count), h = hidden.reserve(count)
         let y = output.reserve(count)
         Permute.swapLastTwo(x, xt, batch: batch, rows: L, cols: N)                 // [B, N, L]
-        norm.forward(xt, u, rows: batch, training: mode.isTraining, saved: bnSaved, p)
+        norm.forward(xt, u, rows: batch, mode: mode, saved: bnSaved, p)
         linear.forward(u, h, rows: batch * N, p)                                   // over time
         Activation.relu.forward(h, xt, count: count)                               // xt reused: ReLU(h)
         Permute.swapLastTwo(xt, y, batch: batch, rows: N, cols: L)                 // [B, L, N]

@@ -1,8 +1,10 @@
-import Corpus
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Windows of one split over several prepared folders, numbered 0..<count, and batch loading into
-/// past/future buffers.
+/// Windows of one split over several prepared folders, numbered 0..<count, and batch loading: one call fills
+/// a batch's past values, future values and per-window scaling.
 public final class WindowSource {
     public let corpora: [CorpusReader]
     public let indices: [WindowIndex]
@@ -72,6 +74,31 @@ public final class WindowSource {
         }
     }
 
+    /// Loads the windows `ids` into `batch` (slot i gets the i-th id): past, future and 1 / train std of each
+    /// window's dataset and channel.
+    public func load<Windows: Sequence<Int>>(_ ids: Windows, into batch: WindowBatch) throws {
+        precondition(batch.context == context && batch.horizon == horizon && batch.channels == channels, "batch shaped for another source")
+        var slot = 0
+        for id in ids {
+            precondition(slot < batch.capacity, "more windows than the batch holds (\(batch.capacity))")
+            try load(id, past: batch.past + slot * batch.pastCount, future: batch.future + slot * batch.futureCount)
+            inverseTrainStd(id, into: batch.weights + slot * channels)
+            slot += 1
+        }
+        batch.count = slot
+    }
+
+    /// Loads every window in order, `batch.capacity` at a time, calling `body` after each load.
+    public func forEachBatch(into batch: WindowBatch, _ body: (WindowBatch) throws -> Void) throws {
+        var start = 0
+        while start < count {
+            let n = min(batch.capacity, count - start)
+            try load(start..<(start + n), into: batch)
+            try body(batch)
+            start += n
+        }
+    }
+
     private static func glob(_ pattern: String) -> [String] {
         var result = glob_t()
         defer { globfree(&result) }
@@ -80,6 +107,41 @@ public final class WindowSource {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif
+
+/// One batch of windows: past [capacity, context, channels], future [capacity, horizon, channels] and the
+/// per-window weights [capacity, channels] (1 / train std of the window's dataset and channel). Allocated once
+/// for the largest batch and reused for every batch.
+public final class WindowBatch {
+    public let capacity: Int
+    public let context: Int
+    public let horizon: Int
+    public let channels: Int
+    public let past: UnsafeMutablePointer<Float>
+    public let future: UnsafeMutablePointer<Float>
+    public let weights: UnsafeMutablePointer<Float>
+    /// Windows loaded by the last `load`.
+    public var count = 0
+
+    public var pastCount: Int { context * channels }
+    public var futureCount: Int { horizon * channels }
+
+    public init(capacity: Int, context: Int, horizon: Int, channels: Int) {
+        self.capacity = capacity
+        self.context = context
+        self.horizon = horizon
+        self.channels = channels
+        let n = max(capacity, 1)
+        past = .allocate(capacity: n * context * channels)
+        past.initialize(repeating: 0, count: n * context * channels)
+        future = .allocate(capacity: n * horizon * channels)
+        future.initialize(repeating: 0, count: n * horizon * channels)
+        weights = .allocate(capacity: n * channels)
+        weights.initialize(repeating: 1, count: n * channels)
+    }
+
+    deinit {
+        past.deallocate()
+        future.deallocate()
+        weights.deallocate()
+    }
+}

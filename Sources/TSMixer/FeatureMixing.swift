@@ -1,3 +1,5 @@
+import NN
+
 /// KerasFactory's FeatureMixing: mixes across channels, time step by time step.
 ///   u = BN(x viewed as [B, L·N], index l·N + n);  h = Dropout(ReLU(u W1ᵀ + b1)) (N → ff);
 ///   y = x + Dropout(h W2ᵀ + b2) (ff → N).
@@ -60,7 +62,7 @@ public final class FeatureMixing: SequenceLayer {
         let count = batch * L * N, hiddenCount = batch * L * F
         let u = normalized.reserve(count), h = hidden.reserve(hiddenCount), a = activated.reserve(hiddenCount)
         let y = output.reserve(count)
-        norm.forward(x, u, rows: batch, training: mode.isTraining, saved: bnSaved, p)
+        norm.forward(x, u, rows: batch, mode: mode, saved: bnSaved, p)
         linear1.forward(u, h, rows: batch * L, p)
         Activation.relu.forward(h, a, count: hiddenCount)
         dropout1.forward(a, a, mask: mask1.reserve(hiddenCount), samples: batch, perSample: L * F, context: mode.dropoutContext)

@@ -1,4 +1,5 @@
 import Foundation
+import NN
 
 /// KerasFactory's TSMixer model: optional RevIN over time, `nBlocks` mixing layers, a Dense over time
 /// (seq_len → pred_len) applied per channel, then RevIN undone on the forecast.
@@ -48,8 +49,13 @@ public final class TSMixer: SequenceLayer {
     public let body: MixingStack
     public let projection: Linear
 
+    /// Fine-tuning: the mixing layers keep their weights and use their moving statistics; only the output
+    /// projection (and RevIN's affine map, when there is one) trains.
+    public internal(set) var bodyFrozen = false
+
     private var batch = 0
     private var x: UnsafePointer<Float>?
+
     private let normalizedInput = FloatBuffer(), transposed = FloatBuffer(), projected = FloatBuffer()
     private let output = FloatBuffer()
     private let gradA = FloatBuffer(), gradB = FloatBuffer(), gradBody = FloatBuffer(), scratch = FloatBuffer()
@@ -64,6 +70,17 @@ public final class TSMixer: SequenceLayer {
                            layout: &layout)
         projection = Linear("output_projection", in: config.seqLen, out: config.predLen, layout: &layout)
         self.layout = layout
+    }
+
+    /// Each stage's output in the last forward, named as the Keras layers (the projection's output is checked
+    /// after denormalisation, where it is kept).
+    var stages: [(name: String, output: UnsafePointer<Float>, count: Int)] {
+        let L = config.seqLen, P = config.predLen, N = config.nFeatures
+        var result: [(String, UnsafePointer<Float>, Int)] = []
+        if revin != nil { result.append(("instance_norm", UnsafePointer(normalizedInput.pointer), batch * L * N)) }
+        for layer in body.layers { if let y = layer.lastOutput { result.append((layer.name, y, layer.lastCount)) } }
+        result.append((revin == nil ? "output_projection" : "output_projection (after denormalisation)", UnsafePointer(output.pointer), batch * P * N))
+        return result
     }
 
     public var inputLength: Int { config.seqLen }
@@ -107,6 +124,9 @@ public final class TSMixer: SequenceLayer {
         let dht = gradA.reserve(max(batch * L * N, batch * P * N))
         dht.update(repeating: 0, count: batch * L * N)
         projection.backward(dy: dz, x: transposed.pointer, dx: dht, rows: batch * N, p)
+        // Frozen mixing layers need no gradient, unless a trainable RevIN affine map or dx lies below them.
+        let affineTrains = revin?.affineWeight.map(p.needsGradient) ?? false
+        if bodyFrozen && !affineTrains && dx == nil { return }
         let dh = gradBody.reserve(batch * L * N)
         dh.update(repeating: 0, count: batch * L * N)
         Permute.swapLastTwoAdding(dht, into: dh, batch: batch, rows: L, cols: N)
@@ -114,7 +134,7 @@ public final class TSMixer: SequenceLayer {
             let dxn = gradB.reserve(max(batch * L * N, batch * P * N))
             dxn.update(repeating: 0, count: batch * L * N)
             body.backward(dh, dx: dxn, p)
-            if let dx { revin.normalizeBackward(dy: dxn, dx: dx, includeDenormalize: true, scratch: scratch, p) }
+            revin.normalizeBackward(dy: dxn, dx: dx, includeDenormalize: true, scratch: scratch, p)
         } else {
             body.backward(dh, dx: dx, p)
         }

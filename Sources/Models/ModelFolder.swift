@@ -1,0 +1,86 @@
+import Checkpoint
+import Foundation
+import NN
+import TSMixer
+import TTM
+
+/// A model built from a folder (or for training): its architecture, the network and its parameters.
+public struct LoadedModel {
+    public let config: ModelConfig
+    public let network: any Forecaster
+    public let store: ParameterStore
+
+    /// A fresh model of `config`, parameters drawn from `seed`.
+    public init(config: ModelConfig, seed: UInt64) throws {
+        self.config = config
+        network = try config.build()
+        store = ParameterStore(layout: network.layout)
+        network.initialize(store, seed: seed)
+    }
+
+    init(config: ModelConfig, network: any Forecaster, store: ParameterStore) {
+        self.config = config
+        self.network = network
+        self.store = store
+    }
+
+    /// This model's weights in a model of another architecture (fewer channels, another decoder mode): every
+    /// tensor whose name and shape match is copied; returns the new model and the names that got nothing.
+    public func transferred(to other: ModelConfig, seed: UInt64) throws -> (LoadedModel, fresh: [String]) {
+        let target = try LoadedModel(config: other, seed: seed)
+        let fresh = target.store.copyMatching(from: store)
+        return (target, fresh)
+    }
+}
+
+/// A model folder: `config.json` in the kind's own format and `model.safetensors` named as that kind's
+/// reference names its tensors (IBM's state dict for TTM, Keras variable paths for TSMixer), so that the folder
+/// loads in granite-tsfm or Keras and back. Written whole or not at all.
+public enum ModelFolder {
+    public static let configFile = "config.json"
+    public static let weightsFile = "model.safetensors"
+
+    /// The architecture in a folder's config.json.
+    public static func config(at directory: String) throws -> ModelConfig {
+        let path = URL(fileURLWithPath: directory).appendingPathComponent(configFile).path
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CheckpointError(path: path, message: FileManager.default.fileExists(atPath: directory)
+                                  ? "no config.json in the checkpoint folder" : "no such checkpoint folder")
+        }
+        do { return try ModelConfig(configJSON: data, source: path) } catch let error as ConfigError {
+            throw CheckpointError(path: path, message: error.description)
+        }
+    }
+
+    /// Loads a folder of any kind. Every tensor the architecture needs must be there with its shape, and no other.
+    public static func load(_ directory: String) throws -> LoadedModel {
+        let config = try config(at: directory)
+        let network = try config.build()
+        let store = ParameterStore(layout: network.layout)
+        try loadWeights(URL(fileURLWithPath: directory).appendingPathComponent(weightsFile).path, kind: config.kind, into: store)
+        return LoadedModel(config: config, network: network, store: store)
+    }
+
+    public static func loadWeights(_ path: String, kind: ModelConfig.Kind, into store: ParameterStore) throws {
+        switch kind {
+        case .ttm: try TTMCheckpoint.loadWeights(path, into: store)
+        case .tsmixer: try TSMixerWeights.load(try SafeTensors.read(contentsOf: path), into: store)
+        }
+    }
+
+    public static func weights(_ kind: ModelConfig.Kind, _ store: ParameterStore) -> Data {
+        switch kind {
+        case .ttm: SafeTensors.encode(TTMCheckpoint.entries(store))
+        case .tsmixer: SafeTensors.encode(TSMixerWeights.entries(store), metadata: ["format": "keras"])
+        }
+    }
+
+    /// Writes the folder atomically with any `extraFiles` beside config.json and model.safetensors.
+    public static func save(_ model: LoadedModel, to directory: String, extraFiles: [String: Data] = [:]) throws {
+        let files = [configFile: try model.config.jsonData(), weightsFile: weights(model.config.kind, model.store)]
+            .merging(extraFiles) { _, extra in extra }
+        try AtomicDirectory.write(directory) { folder in
+            for (name, data) in files { try data.write(to: folder.appendingPathComponent(name)) }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+import Corpus
+import Foundation
+import Models
+import MPI
+import NN
+import Optimizers
+
+/// The one training step and the batch passes every stage shares, for any model behind `Forecaster`:
+///
+///     load windows → forward → loss and ∂loss/∂output → backward → allreduce(gradient) → clip → AdamW
+///
+/// Pretraining (every rank, data-parallel), validation, fine-tuning (one process) and evaluation all go
+/// through here; the engine knows the model only through its contract. With `world` the batch is the rank's
+/// share of a global batch: the loss is scaled by the global batch, gradients are summed over ranks with one
+/// in-place allreduce of the flat arena, and batch statistics (BatchNorm) are summed over ranks too.
+public final class Engine {
+    public let model: LoadedModel
+    public let optimizer: AdamW
+    public let batch: WindowBatch
+    /// Errors scaled by 1 / train std of the window's dataset and channel (what evaluation reports), or raw.
+    public let weighted: Bool
+    let world: Communicator?
+    let statistics: RankBatchStatistics?
+    let gradient: FloatBuffer
+    public var timings = PhaseTimings()
+
+    public var network: any Forecaster { model.network }
+    public var store: ParameterStore { model.store }
+
+    public init(model: LoadedModel, optimizer: AdamW, batchCapacity: Int, weighted: Bool, world: Communicator?) {
+        self.model = model
+        self.optimizer = optimizer
+        self.weighted = weighted
+        self.world = world
+        statistics = world.flatMap { $0.size > 1 ? RankBatchStatistics($0) : nil }
+        let n = model.network
+        batch = WindowBatch(capacity: batchCapacity, context: n.contextLength, horizon: n.predictionLength, channels: n.channels)
+        gradient = FloatBuffer(capacity: batchCapacity * n.outputCount)
+    }
+
+    /// Fills the batch with windows `ids` of `source`.
+    public func load<Windows: Sequence<Int>>(_ ids: Windows, from source: WindowSource) throws {
+        try source.load(ids, into: batch)
+    }
+
+    /// One step on the loaded batch (this rank's share of a global batch of `globalBatch` windows, the first
+    /// being global sample `dropout.firstSample`): returns the global batch's mean loss per output element.
+    public func trainStep(globalBatch: Int, dropout: Dropout.Context, learningRate: Float?, clip: Float?) throws -> Double {
+        var clock = ContinuousClock.now
+        store.zeroGradients()
+        let sum = try forwardAndBackward(mode: .training(dropout, statistics: statistics), globalBatch: globalBatch, clock: &clock)
+        var loss = sum
+        if let world {
+            try world.allreduce(inPlace: UnsafeMutableBufferPointer(start: store.gradients, count: store.count), op: .sum)
+            loss = try world.allreduce(sum, op: .sum)
+        }
+        timings.allreduce += lap(&clock)
+        if let clip { clipGradients(maxNorm: clip) }
+        optimizer.update(store, learningRate: learningRate)
+        timings.optimizer += lap(&clock)
+        return loss / Double(globalBatch * network.outputCount)
+    }
+
+    /// Forward in `mode`, the loss of the loaded batch scaled by 1 / (globalBatch · outputs per sample), and
+    /// backward of it into the gradient arena (which is not zeroed here). Returns this rank's loss numerator.
+    public func forwardAndBackward(mode: ForwardMode, globalBatch: Int) throws -> Double {
+        var clock = ContinuousClock.now
+        return try forwardAndBackward(mode: mode, globalBatch: globalBatch, clock: &clock)
+    }
+
+    private func forwardAndBackward(mode: ForwardMode, globalBatch: Int, clock: inout ContinuousClock.Instant) throws -> Double {
+        // A rank with no share of a small batch still runs (on 0 windows) when it must join batch statistics.
+        guard batch.count > 0 || statistics != nil else { return 0 }
+        let n = network
+        let y = n.forward(batch.past, batch: batch.count, mode: mode, store)
+        timings.forward += lap(&clock)
+        let sum = n.loss.weightedSum(prediction: y, target: batch.future, weights: weighted ? UnsafePointer(batch.weights) : nil,
+                                     samples: batch.count, perSample: n.outputCount, channels: n.channels,
+                                     scale: 1 / Float(globalBatch * n.outputCount), gradient: gradient.pointer)
+        n.backward(gradient.pointer, store)
+        timings.backward += lap(&clock)
+        try statistics?.check()
+        return sum
+    }
+
+    /// The loss numerator of the loaded batch in inference mode (nothing kept for backward).
+    public func lossSum() throws -> Double {
+        guard batch.count > 0 else { return 0 }
+        let n = network
+        let y = n.forward(batch.past, batch: batch.count, mode: .inference, store)
+        return n.loss.weightedSum(prediction: y, target: batch.future, weights: weighted ? UnsafePointer(batch.weights) : nil,
+                                  samples: batch.count, perSample: n.outputCount, channels: n.channels, scale: 0, gradient: nil)
+    }
+
+    /// The forecast of the loaded batch, [count, horizon, channels], valid until the next forward.
+    public func predict() -> UnsafePointer<Float> {
+        network.forward(batch.past, batch: batch.count, mode: .inference, store)
+    }
+
+    /// Forecasts every window of `source` in order, a batch at a time: `body` gets the forecast and the batch.
+    public func forEachBatch(of source: WindowSource, _ body: (UnsafePointer<Float>, WindowBatch) throws -> Void) throws {
+        try source.forEachBatch(into: batch) { batch in try body(predict(), batch) }
+    }
+
+    /// torch.nn.utils.clip_grad_norm_: scale by max_norm / (‖g‖ + 1e-6) when that is below 1.
+    func clipGradients(maxNorm: Float) {
+        var total = 0.0
+        for range in store.trainableRanges { for i in range { total += Double(store.gradients[i]) * Double(store.gradients[i]) } }
+        let norm = Float(total.squareRoot())
+        let coefficient = maxNorm / (norm + 1e-6)
+        guard coefficient < 1 else { return }
+        for range in store.trainableRanges { for i in range { store.gradients[i] *= coefficient } }
+    }
+
+    private func lap(_ clock: inout ContinuousClock.Instant) -> Double {
+        let now = ContinuousClock.now
+        defer { clock = now }
+        return (now - clock).inSeconds
+    }
+}
+
+/// Batch statistics summed over the ranks of a data-parallel job (synchronised BatchNorm). A failed allreduce
+/// is kept and thrown by the engine right after the pass, since a layer's forward cannot throw.
+final class RankBatchStatistics: BatchStatisticsReducer, @unchecked Sendable {
+    let world: Communicator
+    private var failure: Error?
+
+    init(_ world: Communicator) { self.world = world }
+
+    func sum(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        guard failure == nil else { return }
+        do { try world.allreduce(inPlace: UnsafeMutableBufferPointer(start: values, count: count), op: .sum) } catch { failure = error }
+    }
+
+    func check() throws {
+        if let failure { throw TrainingError("synchronising batch statistics across ranks failed: \(failure)") }
+    }
+}
+
+/// Time spent per phase of the training step, summed over steps.
+public struct PhaseTimings: Sendable {
+    public var data = 0.0, forward = 0.0, backward = 0.0, allreduce = 0.0, optimizer = 0.0
+    public func summary(steps: Int) -> String {
+        let n = Double(steps), total = data + forward + backward + allreduce + optimizer
+        func ms(_ x: Double) -> String { String(format: "%.2f ms", x / n * 1e3) }
+        return "data \(ms(data)), forward \(ms(forward)), backward \(ms(backward)), allreduce \(ms(allreduce)) (\(String(format: "%.1f", 100 * allreduce / max(total, 1e-12)))%), optimizer \(ms(optimizer))"
+    }
+}
+
+public struct TrainingError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
