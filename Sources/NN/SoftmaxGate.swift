@@ -1,3 +1,4 @@
+import Foundation
 /// Gated attention as in TSMixer/TTM: y = x ⊙ softmax(x Wᵀ + b) over the last dimension.
 public struct SoftmaxGate: Sendable {
     public let projection: Linear
@@ -46,5 +47,3 @@ public struct SoftmaxGate: Sendable {
 extension Float {
     @inline(__always) func exp() -> Float { Foundation.exp(self) }
 }
-
-import Foundation

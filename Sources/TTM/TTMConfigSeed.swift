@@ -1,3 +1,4 @@
+import Foundation
 import NN
 
 extension TTMConfig {
@@ -40,5 +41,3 @@ extension TTMConfig {
         try self.init(json: data, source: source)
     }
 }
-
-import Foundation

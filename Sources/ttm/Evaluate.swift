@@ -16,7 +16,7 @@ struct Evaluate: ParsableCommand {
 
     @Option(name: .customLong("checkpoint"), help: "A model folder; repeat to compare models.") var checkpoints: [String]
     @Option(help: "A prepared folder, or a CSV (prepared on the fly with --csv-split).") var data: String
-    @Option(help: "train | validation | test") var split: String = "test"
+    @Option(help: "Which split to score: train, validation or test.") var split: Split = .test
     @Option(help: "Split protocol for a CSV given to --data.") var csvSplit: String = "ratio:0.7,0.1,0.2"
     @Option(help: "Season length for the seasonal-naive baseline (default: detected from the train rows).") var seasonPeriod: Int?
     @Option(help: "Write the JSON report here.") var report: String?
@@ -24,7 +24,6 @@ struct Evaluate: ParsableCommand {
 
     func validate() throws {
         guard !checkpoints.isEmpty else { throw ValidationError("give at least one --checkpoint") }
-        guard Split(rawValue: split) != nil else { throw ValidationError("--split must be train, validation or test (got '\(split)')") }
         if let seasonPeriod, seasonPeriod < 1 { throw ValidationError("--season-period must be at least 1") }
     }
 
@@ -41,8 +40,8 @@ struct Evaluate: ParsableCommand {
             _ = try Prepare.run(csv: data, output: folder, options: .init(split: try SplitProtocol(parsing: csvSplit), context: model.network.contextLength))
         }
         let corpus = try CorpusReader(folder: folder)
-        let evaluation = try Evaluation.run(checkpoints: checkpoints, data: corpus, split: Split(rawValue: split)!, seasonPeriod: seasonPeriod)
-        print("evaluate: \(data), \(split) split, \(evaluation.models[0].metrics.windows) windows, context \(evaluation.context), horizon \(evaluation.horizon), \(evaluation.channels.count) channels; seasonal period \(evaluation.seasonalPeriod)")
+        let evaluation = try Evaluation.run(checkpoints: checkpoints, data: corpus, split: split, seasonPeriod: seasonPeriod)
+        print("evaluate: \(data), \(split.rawValue) split, \(evaluation.models[0].metrics.windows) windows, context \(evaluation.context), horizon \(evaluation.horizon), \(evaluation.channels.count) channels; seasonal period \(evaluation.seasonalPeriod)")
         print(evaluation.markdownTable())
         if let report {
             try AtomicFile.write(evaluation.jsonReport(dataset: data), to: report)
@@ -54,3 +53,5 @@ struct Evaluate: ParsableCommand {
         }
     }
 }
+
+extension Split: ExpressibleByArgument {}

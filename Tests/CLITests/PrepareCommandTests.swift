@@ -23,7 +23,7 @@ final class PrepareCommandTests: CLITestCase {
             (["--input", short, "--output", out, "--horizon", "4"], "all 1 series are too short for one training window of 4 rows"),
             (["--input", bad, "--output", out], "bad.csv: line 3, column 'a': 'oops' is not a finite number"),
             (["--input", short, "--output", out, "--split", "thirds"], "--split 'thirds'"),
-            (["--input", short, "--output", out, "--missing", "guess"], "--missing must be one of error, ffill, drop"),
+            (["--input", short, "--output", out, "--missing", "guess"], "The value 'guess' is invalid for '--missing <missing>'. Please provide one of 'error', 'ffill' or 'drop'"),
             (["--input", short, "--output", out, "--target-columns", "zz"], "no column 'zz'"),
         ]
         for (arguments, message) in cases {

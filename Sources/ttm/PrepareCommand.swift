@@ -22,14 +22,11 @@ struct PrepareCommand: ParsableCommand {
     var context: Int?
     @Option(help: "Forecast horizon: with it, series too short for one context+horizon training window are counted, and all too short is an error.")
     var horizon: Int?
-    @Option(help: "Missing values: error | ffill | drop.") var missing: String = "error"
+    @Option(help: "What to do with a missing value: error (the message names file, line and column), ffill (carry the last value forward) or drop (leave the series out).") var missing: MissingValuePolicy = .error
     @Option(help: "Largest shard, in MB of values.") var shardSizeMb: Double = 256
     @Flag(help: "Replace an existing output folder.") var overwrite = false
 
     func validate() throws {
-        guard MissingValuePolicy(rawValue: missing) != nil else {
-            throw ValidationError("--missing must be one of error, ffill, drop (got '\(missing)')")
-        }
         guard shardSizeMb > 0 else { throw ValidationError("--shard-size-mb must be positive") }
         if let context, context < 0 { throw ValidationError("--context must not be negative") }
         if let horizon, horizon < 1 { throw ValidationError("--horizon must be at least 1") }
@@ -41,7 +38,7 @@ struct PrepareCommand: ParsableCommand {
         let options = PrepareOptions(
             layout: .init(timestampColumn: timestampColumn, idColumns: list(idColumns) ?? [], targetColumns: list(targetColumns)),
             split: splitProtocol, context: context ?? (split == "ett-hourly" ? 512 : 0),
-            missing: MissingValuePolicy(rawValue: missing)!, shardBytes: Int(shardSizeMb * 1_048_576), overwrite: overwrite)
+            missing: missing, shardBytes: Int(shardSizeMb * 1_048_576), overwrite: overwrite)
         let table = try SeriesTable.read(csv: input, layout: options.layout, missing: options.missing)
         if let horizon {
             let window = options.context + horizon
@@ -59,3 +56,5 @@ struct PrepareCommand: ParsableCommand {
         print("prepare: split \(splitProtocol), context \(options.context); train mean \(report.trainMean.map { String(format: "%.4g", $0) }), std (population) \(report.trainStd.map { String(format: "%.4g", $0) })")
     }
 }
+
+extension MissingValuePolicy: ExpressibleByArgument {}

@@ -1,0 +1,114 @@
+import Checkpoint
+import Foundation
+import XCTest
+
+/// A KerasFactory TSMixer through the product, as a user runs it: `model.kind: tsmixer` pretrained under
+/// mpirun (synchronised BatchNorm, so the rank count does not change the run), resumed after kill -9, and its
+/// checkpoint evaluated, forecast with, inspected and fine-tuned.
+final class TSMixerRunTests: CLITestCase {
+    private var data: String { folder.appendingPathComponent("etth1").path }
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        let ett = shared.appendingPathComponent("datasets/ETT-small/ETTh1.csv").path
+        let prepared = try TTMProcess.run(["prepare", "--input", ett, "--output", data, "--split", "ett-hourly", "--context", "48"])
+        XCTAssertEqual(prepared.status, 0, prepared.standardError)
+    }
+
+    private func config(_ name: String, steps: Int = 24, batch: Int = 24) throws -> String {
+        let run = folder.appendingPathComponent(name).path
+        let text = """
+            model: {kind: tsmixer, seq_len: 48, pred_len: 12, n_features: 7, n_blocks: 2, ff_dim: 16, dropout: 0.3}
+            data: {shards: [\(data)], view: multivariate}
+            training: {global_batch_size: \(batch), learning_rate: 1.0e-3, warmup_steps: 2, steps: \(steps), seed: 5, checksum_every: 4,
+                       validation_every: 12, validation_batches: 2}
+            checkpointing: {directory: \(run)/checkpoints, every: 8, keep: 2}
+            logging: {metrics: \(run)/metrics.jsonl, progress_every: 8}
+            finetune: {data: \(data), epochs: 2, batch_size: 32, max_batches_per_epoch: 4, output: \(run)/finetuned}
+
+            """
+        let path = folder.appendingPathComponent("\(name).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    private func losses(_ name: String) throws -> [Double] {
+        let text = try String(contentsOfFile: folder.appendingPathComponent("\(name)/metrics.jsonl").path, encoding: .utf8)
+        return text.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["loss"] as? Double
+        }
+    }
+
+    /// Dropout on and BatchNorm in every block: 1, 2 and 4 ranks (4 with a global batch of 22, so the shares
+    /// differ in size) give the same loss at every step within 1e-4; the checksum check would stop a run whose
+    /// ranks' moving statistics drifted apart.
+    func testOneTwoAndFourRanksGiveTheSameRun() throws {
+        var runs: [Int: [Double]] = [:]
+        for ranks in [1, 2, 4] {
+            let result = try MPIRun.run(ranks: ranks, ["pretrain", "--config", try config("ranks\(ranks)", batch: 22)])
+            XCTAssertEqual(result.status, 0, result.standardError)
+            XCTAssertTrue(result.standardOutput.contains("pretrain: tsmixer"), result.standardOutput)
+            runs[ranks] = try losses("ranks\(ranks)")
+            XCTAssertEqual(runs[ranks]?.count, 24)
+        }
+        for ranks in [2, 4] {
+            let worst = zip(runs[1]!, runs[ranks]!).map { abs($0 - $1) / abs($0) }.max()!
+            XCTAssertLessThanOrEqual(worst, 1e-4, "\(ranks) ranks")
+        }
+        XCTAssertLessThan(runs[1]!.suffix(6).reduce(0, +), runs[1]!.prefix(6).reduce(0, +), "the loss falls")
+    }
+
+    /// kill -9 after a checkpoint, --resume, and the final weights (BatchNorm statistics included) equal the
+    /// uninterrupted run's bit for bit. Then the checkpoint serves every command.
+    func testResumeAndEveryCommandOnTheCheckpoint() throws {
+        let whole = try MPIRun.run(ranks: 2, ["pretrain", "--config", try config("whole")])
+        XCTAssertEqual(whole.status, 0, whole.standardError)
+        XCTAssertTrue(whole.standardOutput.contains("finetune: best epoch"), whole.standardOutput)
+
+        let interrupted = try config("interrupted")
+        let checkpoints = folder.appendingPathComponent("interrupted/checkpoints").path
+        let killed = try MPIRun.run(ranks: 2, ["pretrain", "--config", interrupted], killRank: 1, when: {
+            (try? FileManager.default.contentsOfDirectory(atPath: checkpoints).contains("step-00000008")) == true
+        })
+        XCTAssertNotEqual(killed.status, 0)
+        let resumed = try MPIRun.run(ranks: 2, ["pretrain", "--config", interrupted, "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.standardError)
+        XCTAssertTrue(resumed.standardOutput.contains("resume: continuing from"), resumed.standardOutput)
+        let final = folder.appendingPathComponent("whole/checkpoints/final").path
+        let a = try XCTUnwrap(FileManager.default.contents(atPath: final + "/model.safetensors"))
+        let b = try XCTUnwrap(FileManager.default.contents(atPath: checkpoints + "/final/model.safetensors"))
+        XCTAssertEqual(a, b, "resumed final weights differ from the uninterrupted run")
+
+        // The folder is Keras': variables by path, moving statistics included.
+        let weights = try SafeTensors.read(contentsOf: final + "/model.safetensors")
+        XCTAssertNotNil(weights["mixing_layer_1/feature_mixer/feature_norm/moving_variance"])
+        XCTAssertEqual(weights["output_projection/kernel"]?.shape, [48, 12])
+
+        let inspect = try TTMProcess.run(["inspect", final])
+        XCTAssertEqual(inspect.status, 0, inspect.standardError)
+        XCTAssertTrue(inspect.standardOutput.contains("KerasFactory TSMixer"), inspect.standardOutput)
+
+        let report = folder.appendingPathComponent("report.json").path
+        let evaluation = try TTMProcess.run(["evaluate", "--checkpoint", final, "--checkpoint", folder.appendingPathComponent("whole/finetuned").path,
+                                             "--data", data, "--split", "test", "--report", report])
+        XCTAssertEqual(evaluation.status, 0, evaluation.standardError)
+        let json = try JSONSerialization.jsonObject(with: XCTUnwrap(FileManager.default.contents(atPath: report))) as! [String: Any]
+        XCTAssertEqual((json["models"] as? [[String: Any]])?.count, 2)
+        XCTAssertTrue(((json["mse"] as? Double) ?? .nan).isFinite)
+
+        let ett = shared.appendingPathComponent("datasets/ETT-small/ETTh1.csv").path
+        let prediction = folder.appendingPathComponent("forecast.csv").path
+        let forecast = try TTMProcess.run(["forecast", "--checkpoint", final, "--input", ett, "--output", prediction])
+        XCTAssertEqual(forecast.status, 0, forecast.standardError)
+        let lines = try String(contentsOfFile: prediction, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 1 + 12)
+        XCTAssertEqual(lines[0].split(separator: ",").count, 1 + 7)
+
+        // Fine-tuning kept the mixing layers and moved the projection.
+        let tuned = try SafeTensors.read(contentsOf: folder.appendingPathComponent("whole/finetuned/model.safetensors").path)
+        for name in weights.names where name.hasPrefix("mixing_layer_") {
+            XCTAssertEqual(try weights.floats(name).map(\.bitPattern), try tuned.floats(name).map(\.bitPattern), name)
+        }
+        XCTAssertNotEqual(try weights.floats("output_projection/bias"), try tuned.floats("output_projection/bias"))
+    }
+}
