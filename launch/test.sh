@@ -53,7 +53,7 @@ mpi_tests=$("$tests" --list-tests 2>/dev/null | grep -oE "^MPITests\.[A-Za-z0-9_
 echo "== release build: no heap allocation in a training step"
 if swift build -c release --build-tests -Xswiftc -enable-testing; then
     release_tests="$(swift build -c release --show-bin-path)/ttmPackageTests.xctest"
-    "$release_tests" NNTests.AllocationTests 2>&1 | tee "$logs/release-allocation.log"
+    "$release_tests" NNTests.AllocationTests,TrainingTests.EngineAllocationTests 2>&1 | tee "$logs/release-allocation.log"
     [ "${PIPESTATUS[0]}" -eq 0 ] || failed_phases+=("release allocation test")
     count_results "$logs/release-allocation.log"
 else
