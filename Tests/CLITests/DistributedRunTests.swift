@@ -9,9 +9,7 @@ final class DistributedRunTests: CLITestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        let ett = shared.appendingPathComponent("datasets/ETT-small/ETTh1.csv").path
-        let prepared = try TTMProcess.run(["prepare", "--input", ett, "--output", data, "--split", "ett-hourly", "--context", "64"])
-        XCTAssertEqual(prepared.status, 0, prepared.standardError)
+        try prepareETTh1(into: data, context: 64)
     }
 
     private func config(_ name: String, steps: Int = 32, batch: Int = 24, every: Int = 8, learningRate: String = "2.0e-3",
@@ -35,28 +33,9 @@ final class DistributedRunTests: CLITestCase {
         return path
     }
 
-    private func losses(_ name: String) throws -> [Double] {
-        let text = try String(contentsOfFile: folder.appendingPathComponent("\(name)/metrics.jsonl").path, encoding: .utf8)
-        return text.split(separator: "\n").compactMap { line in
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
-            return object["loss"] as? Double
-        }
-    }
-
     /// Same global batch, dropout on: 1, 2 and 4 ranks give the same loss at every one of 32 steps within 1e-4.
     func testOneTwoAndFourRanksGiveTheSameRun() throws {
-        var runs: [Int: [Double]] = [:]
-        for ranks in [1, 2, 4] {
-            let result = try MPIRun.run(ranks: ranks, ["pretrain", "--config", try config("ranks\(ranks)")])
-            XCTAssertEqual(result.status, 0, result.standardError)
-            runs[ranks] = try losses("ranks\(ranks)")
-            XCTAssertEqual(runs[ranks]?.count, 32)
-        }
-        for ranks in [2, 4] {
-            let worst = zip(runs[1]!, runs[ranks]!).map { abs($0 - $1) / abs($0) }.max()!
-            XCTAssertLessThanOrEqual(worst, 1e-4, "\(ranks) ranks")
-        }
-        XCTAssertLessThan(runs[1]!.suffix(8).reduce(0, +), runs[1]!.prefix(8).reduce(0, +), "the loss falls")
+        try assertSameRunOnOneTwoAndFourRanks(steps: 32) { try config($0) }
     }
 
     /// Stop (kill -9 of one rank) after a checkpoint, resume, and the final weights equal the uninterrupted run's

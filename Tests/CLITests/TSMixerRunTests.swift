@@ -10,9 +10,7 @@ final class TSMixerRunTests: CLITestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        let ett = shared.appendingPathComponent("datasets/ETT-small/ETTh1.csv").path
-        let prepared = try TTMProcess.run(["prepare", "--input", ett, "--output", data, "--split", "ett-hourly", "--context", "48"])
-        XCTAssertEqual(prepared.status, 0, prepared.standardError)
+        try prepareETTh1(into: data, context: 48)
     }
 
     private func config(_ name: String, steps: Int = 24, batch: Int = 24) throws -> String {
@@ -32,30 +30,11 @@ final class TSMixerRunTests: CLITestCase {
         return path
     }
 
-    private func losses(_ name: String) throws -> [Double] {
-        let text = try String(contentsOfFile: folder.appendingPathComponent("\(name)/metrics.jsonl").path, encoding: .utf8)
-        return text.split(separator: "\n").compactMap { line in
-            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["loss"] as? Double
-        }
-    }
-
     /// Dropout on and BatchNorm in every block: 1, 2 and 4 ranks (4 with a global batch of 22, so the shares
     /// differ in size) give the same loss at every step within 1e-4; the checksum check would stop a run whose
     /// ranks' moving statistics drifted apart.
     func testOneTwoAndFourRanksGiveTheSameRun() throws {
-        var runs: [Int: [Double]] = [:]
-        for ranks in [1, 2, 4] {
-            let result = try MPIRun.run(ranks: ranks, ["pretrain", "--config", try config("ranks\(ranks)", batch: 22)])
-            XCTAssertEqual(result.status, 0, result.standardError)
-            XCTAssertTrue(result.standardOutput.contains("pretrain: tsmixer"), result.standardOutput)
-            runs[ranks] = try losses("ranks\(ranks)")
-            XCTAssertEqual(runs[ranks]?.count, 24)
-        }
-        for ranks in [2, 4] {
-            let worst = zip(runs[1]!, runs[ranks]!).map { abs($0 - $1) / abs($0) }.max()!
-            XCTAssertLessThanOrEqual(worst, 1e-4, "\(ranks) ranks")
-        }
-        XCTAssertLessThan(runs[1]!.suffix(6).reduce(0, +), runs[1]!.prefix(6).reduce(0, +), "the loss falls")
+        try assertSameRunOnOneTwoAndFourRanks(steps: 24) { try config($0, batch: 22) }
     }
 
     /// kill -9 after a checkpoint, --resume, and the final weights (BatchNorm statistics included) equal the
@@ -63,6 +42,7 @@ final class TSMixerRunTests: CLITestCase {
     func testResumeAndEveryCommandOnTheCheckpoint() throws {
         let whole = try MPIRun.run(ranks: 2, ["pretrain", "--config", try config("whole")])
         XCTAssertEqual(whole.status, 0, whole.standardError)
+        XCTAssertTrue(whole.standardOutput.contains("pretrain: tsmixer"), whole.standardOutput)
         XCTAssertTrue(whole.standardOutput.contains("finetune: best epoch"), whole.standardOutput)
 
         let interrupted = try config("interrupted")

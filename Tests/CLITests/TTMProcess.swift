@@ -72,4 +72,38 @@ class CLITestCase: XCTestCase {
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    /// ETTh1 from ../shared prepared with the standard split, validation and test starting `context` rows early.
+    func prepareETTh1(into output: String, context: Int) throws {
+        let ett = shared.appendingPathComponent("datasets/ETT-small/ETTh1.csv").path
+        let prepared = try TTMProcess.run(["prepare", "--input", ett, "--output", output, "--split", "ett-hourly", "--context", "\(context)"])
+        XCTAssertEqual(prepared.status, 0, prepared.standardError)
+    }
+
+    /// The `loss` of every step in the metrics.jsonl of run `name` (the folder below `folder`).
+    func losses(_ name: String) throws -> [Double] {
+        let text = try String(contentsOfFile: folder.appendingPathComponent("\(name)/metrics.jsonl").path, encoding: .utf8)
+        return text.split(separator: "\n").compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["loss"] as? Double
+        }
+    }
+
+    /// Pretrains the config that `config(name)` writes on 1, 2 and 4 ranks and checks that every step's loss
+    /// agrees within 1e-4 relative and that the loss falls.
+    func assertSameRunOnOneTwoAndFourRanks(steps: Int, config: (String) throws -> String,
+                                           file: StaticString = #filePath, line: UInt = #line) throws {
+        var runs: [Int: [Double]] = [:]
+        for ranks in [1, 2, 4] {
+            let result = try MPIRun.run(ranks: ranks, ["pretrain", "--config", try config("ranks\(ranks)")])
+            XCTAssertEqual(result.status, 0, result.standardError, file: file, line: line)
+            runs[ranks] = try losses("ranks\(ranks)")
+            XCTAssertEqual(runs[ranks]?.count, steps, file: file, line: line)
+        }
+        for ranks in [2, 4] {
+            let worst = zip(runs[1]!, runs[ranks]!).map { abs($0 - $1) / abs($0) }.max()!
+            XCTAssertLessThanOrEqual(worst, 1e-4, "\(ranks) ranks", file: file, line: line)
+        }
+        let quarter = steps / 4
+        XCTAssertLessThan(runs[1]!.suffix(quarter).reduce(0, +), runs[1]!.prefix(quarter).reduce(0, +), "the loss falls", file: file, line: line)
+    }
 }
