@@ -10,7 +10,7 @@ public enum Activation: String, Codable, Sendable {
             for i in 0..<count { y[i] = max(x[i], 0) }
         case .gelu:
             // Exact GELU: x Φ(x) = x/2 (1 + erf(x/√2)), as torch.nn.GELU() and granite-tsfm use.
-            for i in 0..<count { y[i] = 0.5 * x[i] * (1 + erf(x[i] * 0.707_106_781_186_547_5)) }
+            for i in 0..<count { y[i] = 0.5 * x[i] * (1 + VectorMath.erf(x[i] * 0.707_106_781_186_547_5)) }
         }
     }
 
@@ -23,8 +23,8 @@ public enum Activation: String, Codable, Sendable {
             // d/dx x Φ(x) = Φ(x) + x φ(x), φ the standard normal density.
             for i in 0..<count {
                 let v = x[i]
-                let cdf = 0.5 * (1 + erf(v * 0.707_106_781_186_547_5))
-                let pdf = 0.398_942_280_401_432_7 * exp(-0.5 * v * v)
+                let cdf = 0.5 * (1 + VectorMath.erf(v * 0.707_106_781_186_547_5))
+                let pdf = 0.398_942_280_401_432_7 * VectorMath.exp(-0.5 * v * v)
                 dx[i] += dy[i] * (cdf + v * pdf)
             }
         }

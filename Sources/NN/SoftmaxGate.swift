@@ -18,8 +18,9 @@ public struct SoftmaxGate: Sendable {
             let sr = s + r * d, xr = x + r * d, yr = y + r * d
             var top = sr[0]
             for f in 1..<d { top = max(top, sr[f]) }
+            for f in 0..<d { sr[f] = VectorMath.exp(sr[f] - top) }
             var sum: Float = 0
-            for f in 0..<d { let e = (sr[f] - top).exp(); sr[f] = e; sum += e }
+            for f in 0..<d { sum += sr[f] }
             let inv = 1 / sum
             for f in 0..<d { sr[f] *= inv; yr[f] = xr[f] * sr[f] }
         }
@@ -42,8 +43,4 @@ public struct SoftmaxGate: Sendable {
         }
         projection.backward(dy: dlogits, x: x, dx: dx, rows: rows, p)
     }
-}
-
-extension Float {
-    @inline(__always) func exp() -> Float { Foundation.exp(self) }
 }

@@ -1,0 +1,49 @@
+/// Elementwise erf and exp written for loops the compiler vectorises: only arithmetic, min/max and bit
+/// operations, no calls and no traps (libm's scalar `erff` and `expf` were a fifth of a TTM training step and
+/// keep a loop scalar). Accuracy against the exact functions over their whole float range: `erf` within 3.7e-7
+/// absolute (about 6 ulp near ±1; it rounds to ±1 beyond ±3.92), `exp` within 2 ulp.
+public enum VectorMath {
+    /// erf(x) = x·P(x²)/Q(x²) on |x| ≤ 3.92, ±1 beyond. The coefficients are a rational least-squares fit to
+    /// erf(x)/x made for this project (iteratively reweighted for the absolute error of erf, degrees 6 and 5 in x²).
+    @inline(__always)
+    public static func erf(_ x: Float) -> Float {
+        let c = Swift.min(Swift.max(x, -3.92), 3.92)
+        let t = c * c
+        var p: Float = -1.3258391717840823e-08
+        p = p * t + 4.704198545368854e-06
+        p = p * t + 0.000379840872483328
+        p = p * t + 0.003828936256468296
+        p = p * t + 0.05426047742366791
+        p = p * t + 0.18465089797973633
+        p = p * t + 1.128379225730896
+        var q: Float = 6.32927258266136e-05
+        q = q * t + 0.0013036306481808424
+        q = q * t + 0.015422120690345764
+        q = q * t + 0.11374489217996597
+        q = q * t + 0.4969761371612549
+        q = q * t + 1
+        return Swift.min(Swift.max(c * p / q, -1), 1)
+    }
+
+    /// eˣ = 2ᵏ·eʳ with k = round(x/ln 2) and r = x - k·ln 2 (ln 2 split in two so k·ln2_hi is exact), eʳ by its
+    /// Taylor series to r⁷ (|r| ≤ ln2/2, so the truncation is below 1e-8 relative). Adding 1.5·2²³ rounds
+    /// x/ln 2 to an integer held in the low mantissa bits, from which 2ᵏ is built in the exponent bits. x is
+    /// clamped to [-87.3, 88.3], where 2ᵏ stays a normal float.
+    @inline(__always)
+    public static func exp(_ x: Float) -> Float {
+        let v = Swift.min(Swift.max(x, -87.3), 88.3)
+        let shifted = v * 1.442_695_04 + 12_582_912
+        let k = shifted - 12_582_912
+        let r = v - k * 0.693145751953125 - k * 1.4286068203094172e-06
+        var p: Float = 1.0 / 5040
+        p = p * r + 1.0 / 720
+        p = p * r + 1.0 / 120
+        p = p * r + 1.0 / 24
+        p = p * r + 1.0 / 6
+        p = p * r + 0.5
+        p = p * r + 1
+        p = p * r + 1
+        let exponent = (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23
+        return p * Float(bitPattern: exponent)
+    }
+}
