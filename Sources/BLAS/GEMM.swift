@@ -1,11 +1,16 @@
 import CBLAS
 import Synchronization
 
-/// Floating-point operations issued through `sgemm` since the process started (2·m·n·k per call), so that
-/// benchmarks can report achieved GFLOP/s without counting by hand.
+/// Floating-point operations issued through `sgemm` since the process started (2·m·n·k per call), and the time
+/// spent inside it, so that benchmarks can report achieved GFLOP/s and the time outside GEMM without counting
+/// by hand. The clock is read only while `timing` is on.
 public enum GEMMStatistics {
     static let counter = Atomic<Int>(0)
+    static let nanoseconds = Atomic<Int>(0)
+    nonisolated(unsafe) public static var timing = false
     public static var flops: Int { counter.load(ordering: .relaxed) }
+    /// Seconds spent in sgemm while `timing` was on.
+    public static var seconds: Double { Double(nanoseconds.load(ordering: .relaxed)) * 1e-9 }
 }
 
 /// Whether a GEMM operand is used as stored or transposed.
@@ -36,9 +41,14 @@ public func sgemm(
     precondition(max(m, n, k, lda, ldb, ldc) <= Int(Int32.max), "sgemm: dimension exceeds 32 bits")
     if m == 0 || n == 0 { return }
     GEMMStatistics.counter.add(2 * m * n * k, ordering: .relaxed)
+    let started = GEMMStatistics.timing ? ContinuousClock.now : nil
     cblas_sgemm(
         CblasRowMajor, transA.cblas, transB.cblas,
         Int32(m), Int32(n), Int32(k),
         alpha, a, Int32(lda), b, Int32(ldb),
         beta, c, Int32(ldc))
+    if let started {
+        let elapsed = ContinuousClock.now - started
+        GEMMStatistics.nanoseconds.add(Int(elapsed.components.seconds) * 1_000_000_000 + Int(elapsed.components.attoseconds / 1_000_000_000), ordering: .relaxed)
+    }
 }

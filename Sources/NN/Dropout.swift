@@ -26,15 +26,18 @@ public struct Dropout: Sendable {
     }
 
     /// y = x ⊙ mask / (1 - rate) for `samples` samples of `perSample` elements; `mask` receives the scaled
-    /// mask (0 or 1/(1-rate)) for backward. In inference (`context` nil) y = x and the mask is all ones.
-    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Float>,
+    /// mask (0 or 1/(1-rate)) for backward. In inference (`context` nil) or at rate 0, y = x and the mask only
+    /// records that nothing was dropped (no ones are written: backward then passes dy through).
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask maskBuffer: DropoutMask,
                         samples: Int, perSample: Int, context: Context?) {
         let count = samples * perSample
         guard let context, rate > 0 else {
+            maskBuffer.applied = false
             if UnsafePointer(y) != x { y.update(from: x, count: count) }
-            mask.update(repeating: 1, count: count)
             return
         }
+        maskBuffer.applied = true
+        let mask = maskBuffer.values.reserve(count)
         var stream = context.stream
         stream.site = site
         let scale = 1 / (1 - rate)
@@ -46,8 +49,28 @@ public struct Dropout: Sendable {
         for i in 0..<count { y[i] = x[i] * mask[i] }
     }
 
-    /// dx += dy ⊙ mask
-    public func backward(dy: UnsafePointer<Float>, mask: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { dx[i] += dy[i] * mask[i] }
+    /// dx += dy ⊙ mask of the last forward (dx += dy when it dropped nothing)
+    public func backward(dy: UnsafePointer<Float>, mask: DropoutMask, dx: UnsafeMutablePointer<Float>, count: Int) {
+        if mask.applied {
+            let m = mask.values.pointer
+            for i in 0..<count { dx[i] += dy[i] * m[i] }
+        } else {
+            for i in 0..<count { dx[i] += dy[i] }
+        }
+    }
+}
+
+/// The mask of a dropout layer's last forward, kept for its backward: the scaled mask when one was drawn, or
+/// only the fact that nothing was dropped (inference, rate 0), which costs no pass over the activations.
+public final class DropoutMask {
+    public let values = FloatBuffer()
+    public internal(set) var applied = false
+    public init() {}
+
+    /// dy ⊙ mask in place (nothing when no mask was applied).
+    public func apply(to dy: UnsafeMutablePointer<Float>, count: Int) {
+        guard applied else { return }
+        let m = values.pointer
+        for i in 0..<count { dy[i] *= m[i] }
     }
 }

@@ -26,12 +26,8 @@ public struct LayerNorm: Sendable {
         let d = Float(features)
         for r in 0..<rows {
             let xr = x + r * features, yr = y + r * features, nr = normalized + r * features
-            var sum: Float = 0
-            for f in 0..<features { sum += xr[f] }
-            let mu = sum / d
-            var squares: Float = 0
-            for f in 0..<features { let c = xr[f] - mu; squares += c * c }
-            let inv = 1 / (squares / d + epsilon).squareRoot()
+            let mu = Reduce.sum(xr, count: features) / d
+            let inv = 1 / (Reduce.sumOfSquares(xr, count: features, around: mu) / d + epsilon).squareRoot()
             inverseStd[r] = inv
             for f in 0..<features {
                 let n = (xr[f] - mu) * inv
@@ -53,12 +49,9 @@ public struct LayerNorm: Sendable {
             if let dg { for f in 0..<features { dg[f] += dyr[f] * nr[f] } }
             if let db { for f in 0..<features { db[f] += dyr[f] } }
             guard let dx else { continue }
-            var sumD: Float = 0, sumDX: Float = 0
-            for f in 0..<features {
-                let dn = dyr[f] * g[f]
-                sumD += dn
-                sumDX += dn * nr[f]
-            }
+            let sumD = Reduce.dot(dyr, g, count: features)   // Σ dx̂ with dx̂ = γ dy
+            var sumDX: Float = 0                               // Σ dx̂ x̂, in a scratch-free second pass
+            for f in 0..<features { sumDX += dyr[f] * g[f] * nr[f] }
             let scale = inverseStd[r] / d
             let dxr = dx + r * features
             for f in 0..<features {

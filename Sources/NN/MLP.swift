@@ -9,8 +9,8 @@ public final class MLP {
 
     private let hidden = FloatBuffer()      // fc1 output, before the activation
     private let activated = FloatBuffer()   // after activation and dropout: fc2's input
-    private let mask1 = FloatBuffer()
-    private let mask2 = FloatBuffer()
+    private let mask1 = DropoutMask()
+    private let mask2 = DropoutMask()
     private let gradHidden = FloatBuffer()
     private let gradOut = FloatBuffer()
     private let gradPre = FloatBuffer()
@@ -31,10 +31,10 @@ public final class MLP {
         let pre = hidden.reserve(rows * h), act = activated.reserve(rows * h)
         fc1.forward(x, pre, rows: rows, p)
         activation.forward(pre, act, count: rows * h)
-        dropout1.forward(act, act, mask: mask1.reserve(rows * h), samples: samples, perSample: rows / samples * h,
+        dropout1.forward(act, act, mask: mask1, samples: samples, perSample: rows / samples * h,
                          context: mode.dropoutContext)
         fc2.forward(act, y, rows: rows, p)
-        dropout2.forward(y, y, mask: mask2.reserve(rows * o), samples: samples, perSample: rows / samples * o,
+        dropout2.forward(y, y, mask: mask2, samples: samples, perSample: rows / samples * o,
                          context: mode.dropoutContext)
     }
 
@@ -44,14 +44,14 @@ public final class MLP {
         let h = fc1.outFeatures, o = fc2.outFeatures
         let dOut = gradOut.reserve(rows * o)
         dOut.update(repeating: 0, count: rows * o)
-        dropout2.backward(dy: dy, mask: mask2.pointer, dx: dOut, count: rows * o)
+        dropout2.backward(dy: dy, mask: mask2, dx: dOut, count: rows * o)
         let dAct = gradHidden.reserve(rows * h)
         dAct.update(repeating: 0, count: rows * h)
         fc2.backward(dy: dOut, x: activated.pointer, dx: dAct, rows: rows, p)
         // Through dropout 1 and the activation, in place: dPre = dAct ⊙ mask1 ⊙ f'(pre).
         let dPre = gradPre.reserve(rows * h)
         dPre.update(repeating: 0, count: rows * h)
-        for i in 0..<(rows * h) { dAct[i] *= mask1.pointer[i] }
+        mask1.apply(to: dAct, count: rows * h)
         activation.backward(dy: dAct, x: hidden.pointer, dx: dPre, count: rows * h)
         fc1.backward(dy: dPre, x: x, dx: dx, rows: rows, p)
     }

@@ -16,12 +16,9 @@ public struct SoftmaxGate: Sendable {
         let d = features
         for r in 0..<rows {
             let sr = s + r * d, xr = x + r * d, yr = y + r * d
-            var top = sr[0]
-            for f in 1..<d { top = max(top, sr[f]) }
+            let top = Reduce.max(sr, count: d)
             for f in 0..<d { sr[f] = VectorMath.exp(sr[f] - top) }
-            var sum: Float = 0
-            for f in 0..<d { sum += sr[f] }
-            let inv = 1 / sum
+            let inv = 1 / Reduce.sum(sr, count: d)
             for f in 0..<d { sr[f] *= inv; yr[f] = xr[f] * sr[f] }
         }
     }
@@ -33,9 +30,9 @@ public struct SoftmaxGate: Sendable {
         let dlogits = scratch.reserve(rows * d)
         for r in 0..<rows {
             let sr = s + r * d, xr = x + r * d, dyr = dy + r * d, dl = dlogits + r * d
-            var dot: Float = 0
-            for f in 0..<d { dot += dyr[f] * xr[f] * sr[f] }
-            for f in 0..<d { dl[f] = sr[f] * (dyr[f] * xr[f] - dot) }
+            for f in 0..<d { dl[f] = dyr[f] * xr[f] }        // dy ⊙ x, then ⟨dy ⊙ x, s⟩
+            let dot = Reduce.dot(dl, sr, count: d)
+            for f in 0..<d { dl[f] = sr[f] * (dl[f] - dot) }
             if let dx {
                 let dxr = dx + r * d
                 for f in 0..<d { dxr[f] += dyr[f] * sr[f] }

@@ -47,3 +47,70 @@ public enum VectorMath {
         return p * Float(bitPattern: exponent)
     }
 }
+
+/// Sums and maxima of a row with eight independent accumulators, so the loop is vectorised (a single running
+/// Float sum keeps the compiler to one lane, since reordering float additions changes the result). The order
+/// of additions is fixed: lanes i mod 8, then the eight partial results pairwise.
+public enum Reduce {
+    @inline(__always)
+    public static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var lanes = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= count {
+            lanes += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            i += 8
+        }
+        var tail: Float = 0
+        while i < count { tail += x[i]; i += 1 }
+        return total(lanes) + tail
+    }
+
+    /// Σ (x - c)², for the variance around a mean c.
+    @inline(__always)
+    public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int, around c: Float) -> Float {
+        var lanes = SIMD8<Float>()
+        let center = SIMD8<Float>(repeating: c)
+        var i = 0
+        while i + 8 <= count {
+            let d = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - center
+            lanes += d * d
+            i += 8
+        }
+        var tail: Float = 0
+        while i < count { let d = x[i] - c; tail += d * d; i += 1 }
+        return total(lanes) + tail
+    }
+
+    /// Σ a·b.
+    @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        var lanes = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= count {
+            lanes += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+            i += 8
+        }
+        var tail: Float = 0
+        while i < count { tail += a[i] * b[i]; i += 1 }
+        return total(lanes) + tail
+    }
+
+    /// The largest element (count ≥ 1).
+    @inline(__always)
+    public static func max(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var m = (x[0], x[0], x[0], x[0], x[0], x[0], x[0], x[0])
+        var i = 0
+        while i + 8 <= count {
+            m.0 = Swift.max(m.0, x[i]); m.1 = Swift.max(m.1, x[i + 1]); m.2 = Swift.max(m.2, x[i + 2]); m.3 = Swift.max(m.3, x[i + 3])
+            m.4 = Swift.max(m.4, x[i + 4]); m.5 = Swift.max(m.5, x[i + 5]); m.6 = Swift.max(m.6, x[i + 6]); m.7 = Swift.max(m.7, x[i + 7])
+            i += 8
+        }
+        while i < count { m.0 = Swift.max(m.0, x[i]); i += 1 }
+        return Swift.max(Swift.max(Swift.max(m.0, m.1), Swift.max(m.2, m.3)), Swift.max(Swift.max(m.4, m.5), Swift.max(m.6, m.7)))
+    }
+
+    @inline(__always)
+    static func total(_ v: SIMD8<Float>) -> Float {
+        ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]))
+    }
+}

@@ -30,7 +30,7 @@ public final class FeatureMixing: SequenceLayer {
     private var x: UnsafePointer<Float>?
     private var batch = 0
     private let normalized = FloatBuffer(), hidden = FloatBuffer(), activated = FloatBuffer()
-    private let output = FloatBuffer(), mask1 = FloatBuffer(), mask2 = FloatBuffer()
+    private let output = FloatBuffer(), mask1 = DropoutMask(), mask2 = DropoutMask()
     private let bnSaved = BatchNorm.Saved()
     private let gradOut = FloatBuffer(), gradHidden = FloatBuffer(), gradPre = FloatBuffer()
     private let gradNorm = FloatBuffer(), scratch = FloatBuffer()
@@ -65,9 +65,9 @@ public final class FeatureMixing: SequenceLayer {
         norm.forward(x, u, rows: batch, mode: mode, saved: bnSaved, p)
         linear1.forward(u, h, rows: batch * L, p)
         Activation.relu.forward(h, a, count: hiddenCount)
-        dropout1.forward(a, a, mask: mask1.reserve(hiddenCount), samples: batch, perSample: L * F, context: mode.dropoutContext)
+        dropout1.forward(a, a, mask: mask1, samples: batch, perSample: L * F, context: mode.dropoutContext)
         linear2.forward(a, y, rows: batch * L, p)
-        dropout2.forward(y, y, mask: mask2.reserve(count), samples: batch, perSample: L * N, context: mode.dropoutContext)
+        dropout2.forward(y, y, mask: mask2, samples: batch, perSample: L * N, context: mode.dropoutContext)
         addInPlace(y, x, count: count)
         return UnsafePointer(y)
     }
@@ -77,11 +77,11 @@ public final class FeatureMixing: SequenceLayer {
         let count = batch * L * N, hiddenCount = batch * L * F
         let dOut = gradOut.reserve(count)
         dOut.update(repeating: 0, count: count)
-        dropout2.backward(dy: dy, mask: mask2.pointer, dx: dOut, count: count)
+        dropout2.backward(dy: dy, mask: mask2, dx: dOut, count: count)
         let dA = gradHidden.reserve(hiddenCount)
         dA.update(repeating: 0, count: hiddenCount)
         linear2.backward(dy: dOut, x: activated.pointer, dx: dA, rows: batch * L, p)
-        for i in 0..<hiddenCount { dA[i] *= mask1.pointer[i] }
+        mask1.apply(to: dA, count: hiddenCount)
         let dH = gradPre.reserve(hiddenCount)
         dH.update(repeating: 0, count: hiddenCount)
         Activation.relu.backward(dy: dA, x: hidden.pointer, dx: dH, count: hiddenCount)

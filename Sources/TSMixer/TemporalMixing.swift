@@ -24,7 +24,7 @@ public final class TemporalMixing: SequenceLayer {
     private var x: UnsafePointer<Float>?
     private var batch = 0
     private let transposed = FloatBuffer(), normalized = FloatBuffer(), hidden = FloatBuffer()
-    private let output = FloatBuffer(), mask = FloatBuffer()
+    private let output = FloatBuffer(), mask = DropoutMask()
     private let bnSaved = BatchNorm.Saved()
     private let gradA = FloatBuffer(), gradB = FloatBuffer(), scratch = FloatBuffer()
 
@@ -56,7 +56,7 @@ public final class TemporalMixing: SequenceLayer {
         linear.forward(u, h, rows: batch * N, p)                                   // over time
         Activation.relu.forward(h, xt, count: count)                               // xt reused: ReLU(h)
         Permute.swapLastTwo(xt, y, batch: batch, rows: N, cols: L)                 // [B, L, N]
-        dropout.forward(y, y, mask: mask.reserve(count), samples: batch, perSample: L * N, context: mode.dropoutContext)
+        dropout.forward(y, y, mask: mask, samples: batch, perSample: L * N, context: mode.dropoutContext)
         addInPlace(y, x, count: count)
         return UnsafePointer(y)
     }
@@ -65,7 +65,7 @@ public final class TemporalMixing: SequenceLayer {
         let L = config.inputSize, N = config.nSeries, count = batch * L * N
         let a = gradA.reserve(count), b = gradB.reserve(count)
         a.update(repeating: 0, count: count)
-        dropout.backward(dy: dy, mask: mask.pointer, dx: a, count: count)        // d(ReLU out) in [B, L, N]
+        dropout.backward(dy: dy, mask: mask, dx: a, count: count)        // d(ReLU out) in [B, L, N]
         b.update(repeating: 0, count: count)
         Permute.swapLastTwoAdding(a, into: b, batch: batch, rows: N, cols: L)      // to [B, N, L]
         a.update(repeating: 0, count: count)

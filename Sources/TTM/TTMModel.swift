@@ -26,7 +26,7 @@ public final class TTMModel {
 
     private var batch = 0
     private let scaled = FloatBuffer(), patches = FloatBuffer(), embedded = FloatBuffer(), adapted = FloatBuffer()
-    private let headInput = FloatBuffer(), headMask = FloatBuffer(), headOutput = FloatBuffer(), forecast = FloatBuffer()
+    private let headInput = FloatBuffer(), headMask = DropoutMask(), headOutput = FloatBuffer(), forecast = FloatBuffer()
     private var backboneOutput: UnsafePointer<Float>?
     /// Each encoder group's output in the last forward (for locating a NaN).
     private var groupOutputs: [UnsafePointer<Float>] = []
@@ -118,7 +118,7 @@ public final class TTMModel {
         decoderOutput = h
         // Head: [B·C, N·Dd] → dropout → Linear → [B, C, H] → [B, H, C].
         let headIn = headInput.reserve(batch * C * N * Dd)
-        headDropout.forward(h, headIn, mask: headMask.reserve(batch * C * N * Dd), samples: batch, perSample: C * N * Dd,
+        headDropout.forward(h, headIn, mask: headMask, samples: batch, perSample: C * N * Dd,
                             context: mode.dropoutContext)
         let z = headOutput.reserve(batch * C * H)
         head.forward(headIn, z, rows: batch * C, p)
@@ -172,7 +172,7 @@ public final class TTMModel {
         head.backward(dy: dz, x: headInput.pointer, dx: dHeadIn, rows: batch * C, p)
         let dDecOut = gradHead.reserve(batch * C * max(H, N * Dd))
         dDecOut.update(repeating: 0, count: batch * C * N * Dd)
-        headDropout.backward(dy: dHeadIn, mask: headMask.pointer, dx: dDecOut, count: batch * C * N * Dd)
+        headDropout.backward(dy: dHeadIn, mask: headMask, dx: dDecOut, count: batch * C * N * Dd)
         let dDecIn = gradDecoderIn.reserve(batch * C * N * Dd)
         dDecIn.update(repeating: 0, count: batch * C * N * Dd)
         decoder.backward(dDecOut, dh: dDecIn, p)

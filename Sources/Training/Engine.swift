@@ -140,6 +140,7 @@ final class RankBatchStatistics: BatchStatisticsReducer, @unchecked Sendable {
 /// Time spent per phase of the training step, summed over steps.
 public struct PhaseTimings: Sendable {
     public var data = 0.0, forward = 0.0, backward = 0.0, allreduce = 0.0, optimizer = 0.0
+    public init() {}
     public func summary(steps: Int) -> String {
         let n = Double(steps), total = data + forward + backward + allreduce + optimizer
         func ms(_ x: Double) -> String { String(format: "%.2f ms", x / n * 1e3) }

@@ -1,28 +1,34 @@
 import ArgumentParser
 import BLAS
 import Foundation
-import Training
+import Models
 import NN
 import Optimizers
+import Training
 import TTM
 
 struct BenchModel: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
-        abstract: "TTM training throughput: samples/s, step-time split and achieved GFLOP/s against the sgemm peak.",
-        discussion: "Defaults: context 512, horizon 96, patch 64, d_model 192, adaptive_patching_levels 3, num_layers 2, decoder 2 layers of width 128, batch 64, 1 thread.")
+        abstract: "Training and inference throughput of one model: samples/s, the step split, GEMM GFLOP/s against the sgemm peak.",
+        discussion: """
+            A sample is one window of context + horizon steps of one series with the model's channels (for a \
+            channel-independent TTM: one univariate window). Every mode runs the product's own engine on random \
+            windows: pretrain (forward, loss, backward, clip, AdamW), fine-tune (the frozen part skipped), \
+            inference (forward only, no dropout). "outside GEMM" is the step time not spent in sgemm: \
+            elementwise kernels, transposes, dropout masks, the loss and the optimizer. Without --config the \
+            model is the issue's reference TTM: context 512, horizon 96, patch 64, d_model 192, 3 adaptive \
+            patching levels, 2 layers, decoder 2 x 128, dropout 0.2.
+            """)
 
+    @Option(help: "A run config (.yaml, its model section) or a model folder's config.json.") var config: String?
     @Option(help: "OpenBLAS threads.") var threads: Int = 1
-    @Option(help: "Series per batch.") var batch: Int = 64
+    @Option(help: "Samples per batch.") var batch: Int = 64
     @Option(help: "Timed steps per mode (after two warm-up steps).") var steps: Int = 10
-    @Option var context: Int = 512
-    @Option var horizon: Int = 96
-    @Option var patch: Int = 64
-    @Option var dModel: Int = 192
-    @Option var levels: Int = 3
-    @Option var layers: Int = 2
-    @Option var decoderLayers: Int = 2
-    @Option var decoderWidth: Int = 128
+    @Flag(help: "Print one JSON object per mode instead of the table.") var json = false
+    @Option(name: .customLong("mode"), help: "Only these modes (repeat): pretrain, fine-tune, inference.") var modes: [Mode] = []
+    @Option(help: "Write the model's config.json (its reference's format) to this path and exit, so a reference implementation can build the same architecture.")
+    var saveConfig: String?
 
     func validate() throws {
         for (name, value) in [("--threads", threads), ("--batch", batch), ("--steps", steps)] where value < 1 {
@@ -30,71 +36,107 @@ struct BenchModel: ParsableCommand {
         }
     }
 
-    func run() throws {
-        OpenBLAS.threadCount = threads
-        let config = TTMConfig(contextLength: context, predictionLength: horizon, patchLength: patch, numInputChannels: 1,
-                               dModel: dModel, expansionFactor: 2, numLayers: layers, adaptivePatchingLevels: levels,
-                               decoderNumLayers: decoderLayers, decoderDModel: decoderWidth, dropout: 0.2, headDropout: 0.2)
-        let peak = GEMMTiming.measure(m: 3584, n: 384, k: 192, seconds: 0.5).median
-        print("OpenBLAS \(OpenBLAS.coreName) (\(OpenBLAS.kernelChoice)), \(threads) thread(s); sgemm 3584x384x192: \(String(format: "%.1f", peak)) GFLOP/s")
-        let model = try TTMModel(config: config)
-        print("model: \(model.layout.count.grouped) parameters (backbone \(model.backboneParameterCount.grouped)), batch \(batch), context \(context), horizon \(horizon)")
-        print("mode        samples/s   step ms   forward   backward  optimizer   GFLOP/s   of peak")
-        for fineTune in [false, true] {
-            let result = try measure(model: model, fineTune: fineTune)
-            let label = fineTune ? "fine-tune" : "pretrain"
-            let line = String(format: "%-10@ %10.1f %9.2f %9.2f %10.2f %10.2f %9.1f %8.0f%%",
-                              label as NSString, Double(batch) / result.step, result.step * 1e3, result.forward * 1e3,
-                              result.backward * 1e3, result.optimizer * 1e3, result.gflops, 100 * result.gflops / peak)
-            print(line)
+    static let reference = ModelConfig.ttm(TTMConfig(
+        contextLength: 512, predictionLength: 96, patchLength: 64, numInputChannels: 1, dModel: 192, expansionFactor: 2,
+        numLayers: 2, adaptivePatchingLevels: 3, decoderNumLayers: 2, decoderDModel: 128, dropout: 0.2, headDropout: 0.2))
+
+    func architecture() throws -> ModelConfig {
+        guard let config else { return Self.reference }
+        if config.lowercased().hasSuffix(".json") {
+            guard let data = FileManager.default.contents(atPath: config) else { throw ValidationError("--config: cannot read \(config)") }
+            return try ModelConfig(configJSON: data, source: config)
         }
-        print("(GFLOP/s counts the GEMM work only; elementwise kernels add time, not counted FLOPs)")
+        return try RunConfig.load(config).model
     }
 
-    struct Timing { var forward = 0.0, backward = 0.0, optimizer = 0.0, gflops = 0.0; var step: Double { forward + backward + optimizer } }
+    enum Mode: String, CaseIterable, ExpressibleByArgument { case pretrain, finetune = "fine-tune", inference }
 
-    private func measure(model: TTMModel, fineTune: Bool) throws -> Timing {
-        let store = ParameterStore(layout: model.layout)
-        model.initialize(store, seed: 1)
-        model.backboneFrozen = fineTune
-        if fineTune { store.setFrozen(true, prefix: "backbone.") }
-        let optimizer = AdamW(parameterCount: store.count)
-        var generator = SplitMix64(seed: 7)
-        let c = model.config
-        let past = (0..<(batch * c.contextLength)).map { _ in generator.nextUnitFloat() }
-        let future = (0..<(batch * c.predictionLength)).map { _ in generator.nextUnitFloat() }
-        let gradient = FloatBuffer(capacity: future.count)
-        let clock = ContinuousClock()
-        var timing = Timing()
-        var flops = 0
-        try past.withUnsafeBufferPointer { x in
-            try future.withUnsafeBufferPointer { t in
-                for step in 0..<(steps + 2) {
-                    let timed = step >= 2
-                    let flopsBefore = GEMMStatistics.flops
-                    store.zeroGradients()
-                    var y: UnsafePointer<Float>!
-                    let f = clock.measure {
-                        y = model.forward(x.baseAddress!, batch: batch, mode: .training(.init(seed: 3, step: step, firstSample: 0)), store)
-                    }
-                    let b = clock.measure {
-                        Loss.mse.gradient(prediction: y, target: t.baseAddress!, into: gradient.pointer, count: future.count)
-                        model.backward(gradient.pointer, dPast: nil, store)
-                    }
-                    let o = clock.measure { optimizer.update(store) }
-                    guard Loss.mse.value(prediction: y, target: t.baseAddress!, count: future.count).isFinite else {
-                        throw ValidationError("loss is not finite at step \(step)")
-                    }
-                    if timed {
-                        timing.forward += f.inSeconds; timing.backward += b.inSeconds; timing.optimizer += o.inSeconds
-                        flops += GEMMStatistics.flops - flopsBefore
-                    }
-                }
+    struct Timing: Encodable {
+        var mode = "", samplesPerSecond = 0.0, stepMilliseconds = 0.0, forwardMilliseconds = 0.0, backwardMilliseconds = 0.0
+        var optimizerMilliseconds = 0.0, gemmMilliseconds = 0.0, outsideGemmMilliseconds = 0.0, gemmGflops = 0.0
+        var ofPeak = 0.0, peakGflops = 0.0, threads = 0, batch = 0, parameters = 0, sample = ""
+    }
+
+    func run() throws {
+        OpenBLAS.threadCount = threads
+        let architecture = try architecture()
+        if let saveConfig {
+            try architecture.jsonData().write(to: URL(fileURLWithPath: saveConfig))
+            return
+        }
+        let peak = GEMMTiming.measure(m: 3584, n: 384, k: 192, seconds: 0.5).median
+        let probe = try LoadedModel(config: architecture, seed: 1)
+        let n = probe.network
+        let sample = "one window of \(n.contextLength) + \(n.predictionLength) steps x \(n.channels) channel(s)"
+        if !json {
+            print("OpenBLAS \(OpenBLAS.coreName) (\(OpenBLAS.kernelChoice)), \(threads) thread(s); sgemm 3584x384x192: \(String(format: "%.1f", peak)) GFLOP/s")
+            print("model: \(architecture.kind.rawValue), \(probe.store.count.grouped) parameters, batch \(batch); a sample is \(sample)")
+            print("mode        samples/s   step ms   forward  backward  optimizer   in GEMM  outside GEMM  GFLOP/s  of peak")
+        }
+        for mode in modes.isEmpty ? Mode.allCases : modes {
+            var timing = try measure(architecture, mode: mode)
+            timing.peakGflops = peak
+            timing.ofPeak = timing.gemmGflops / peak
+            timing.threads = threads
+            timing.batch = batch
+            timing.parameters = probe.store.count
+            timing.sample = sample
+            if json {
+                let encoder = JSONEncoder()
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                print(String(decoding: try encoder.encode(timing), as: UTF8.self))
+            } else {
+                print(String(format: "%-10@ %10.1f %9.2f %9.2f %9.2f %10.2f %9.2f %13.2f %8.1f %7.0f%%",
+                             mode.rawValue as NSString, timing.samplesPerSecond, timing.stepMilliseconds, timing.forwardMilliseconds,
+                             timing.backwardMilliseconds, timing.optimizerMilliseconds, timing.gemmMilliseconds,
+                             timing.outsideGemmMilliseconds, timing.gemmGflops, 100 * timing.ofPeak))
             }
         }
+        if !json { print("(GFLOP/s: the step's GEMM FLOPs over the whole step time; of peak: that against the sgemm peak above)") }
+    }
+
+    private func measure(_ architecture: ModelConfig, mode: Mode) throws -> Timing {
+        let model = try LoadedModel(config: architecture, seed: 1)
+        if mode == .finetune { model.network.freezeForFineTuning(model.store) }
+        let engine = Engine(model: model, optimizer: AdamW(parameterCount: model.store.count), batchCapacity: batch, weighted: false, world: nil)
+        var generator = SplitMix64(seed: 7)
+        for i in 0..<(batch * engine.batch.pastCount) { engine.batch.past[i] = generator.nextUnitFloat() }
+        for i in 0..<(batch * engine.batch.futureCount) { engine.batch.future[i] = generator.nextUnitFloat() }
+        engine.batch.count = batch
+        let clock = ContinuousClock()
+        var timing = Timing(mode: mode.rawValue)
+        var flops = 0, gemm = 0.0, total = 0.0
+        for step in 0..<(steps + 2) {
+            let timed = step >= 2
+            let flopsBefore = GEMMStatistics.flops, gemmBefore = GEMMStatistics.seconds
+            engine.timings = PhaseTimings()
+            GEMMStatistics.timing = true
+            let elapsed = try clock.measure {
+                if mode == .inference {
+                    _ = engine.predict()
+                } else {
+                    let loss = try engine.trainStep(globalBatch: batch, dropout: .init(seed: 3, step: step, firstSample: 0), learningRate: 1e-4, clip: 1)
+                    guard loss.isFinite else { throw ValidationError("loss is not finite at step \(step)") }
+                }
+            }.inSeconds
+            GEMMStatistics.timing = false
+            guard timed else { continue }
+            total += elapsed
+            timing.forwardMilliseconds += mode == .inference ? elapsed * 1e3 : engine.timings.forward * 1e3
+            timing.backwardMilliseconds += engine.timings.backward * 1e3
+            timing.optimizerMilliseconds += engine.timings.optimizer * 1e3
+            flops += GEMMStatistics.flops - flopsBefore
+            gemm += GEMMStatistics.seconds - gemmBefore
+        }
         let n = Double(steps)
-        timing.forward /= n; timing.backward /= n; timing.optimizer /= n
-        timing.gflops = Double(flops) / n / timing.step / 1e9
+        timing.stepMilliseconds = total / n * 1e3
+        timing.samplesPerSecond = Double(batch) * n / total
+        timing.forwardMilliseconds /= n
+        timing.backwardMilliseconds /= n
+        timing.optimizerMilliseconds /= n
+        timing.gemmMilliseconds = gemm / n * 1e3
+        timing.outsideGemmMilliseconds = (total - gemm) / n * 1e3
+        timing.gemmGflops = Double(flops) / total / 1e9
         return timing
     }
 }

@@ -25,9 +25,9 @@ final class RandomAndDropoutTests: XCTestCase {
     private func trainingMask(rate: Float, seed: UInt64, step: Int, samples: Range<Int>, perSample: Int) -> [Float] {
         let dropout = Dropout(rate: rate, site: 2)
         let count = samples.count * perSample
-        let x = FloatBuffer(capacity: count), y = FloatBuffer(capacity: count), mask = FloatBuffer(capacity: count)
+        let x = FloatBuffer(capacity: count), y = FloatBuffer(capacity: count), mask = DropoutMask()
         x.pointer.update(repeating: 1, count: count)
-        dropout.forward(x.pointer, y.pointer, mask: mask.pointer, samples: samples.count, perSample: perSample,
+        dropout.forward(x.pointer, y.pointer, mask: mask, samples: samples.count, perSample: perSample,
                         context: .init(seed: seed, step: step, firstSample: samples.lowerBound))
         return y.array(count)
     }
@@ -36,8 +36,8 @@ final class RandomAndDropoutTests: XCTestCase {
         let dropout = Dropout(rate: 0.5, site: 1)
         var g = Lcg(seed: 3)
         let input = g.array(64)
-        let y = FloatBuffer(capacity: 64), mask = FloatBuffer(capacity: 64)
-        input.withUnsafeBufferPointer { dropout.forward($0.baseAddress!, y.pointer, mask: mask.pointer, samples: 4, perSample: 16, context: nil) }
+        let y = FloatBuffer(capacity: 64), mask = DropoutMask()
+        input.withUnsafeBufferPointer { dropout.forward($0.baseAddress!, y.pointer, mask: mask, samples: 4, perSample: 16, context: nil) }
         XCTAssertEqual(y.array(64), input)
     }
 
