@@ -14,6 +14,22 @@ public enum Activation: String, Codable, Sendable {
         }
     }
 
+    /// y = f(x), and f'(x) into `derivative` for a backward that then needs no second pass over the function
+    /// (for GELU that saves an erf per element: the derivative needs Φ, which the forward computes anyway).
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .relu:
+            for i in 0..<count { y[i] = max(x[i], 0); derivative[i] = x[i] > 0 ? 1 : 0 }
+        case .gelu:
+            for i in 0..<count {
+                let v = x[i]
+                let cdf = 0.5 * (1 + VectorMath.erf(v * 0.707_106_781_186_547_5))
+                y[i] = v * cdf
+                derivative[i] = cdf + v * 0.398_942_280_401_432_7 * VectorMath.exp(-0.5 * v * v)
+            }
+        }
+    }
+
     public func backward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
         switch self {
         case .relu:

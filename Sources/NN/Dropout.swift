@@ -41,10 +41,10 @@ public struct Dropout: Sendable {
         var stream = context.stream
         stream.site = site
         let scale = 1 / (1 - rate)
+        // u ≥ rate with u = (word >> 8) / 2²⁴ is (word >> 8) ≥ ⌈rate · 2²⁴⌉: the same mask, from integers.
+        let threshold = UInt32((Double(rate) * 16_777_216).rounded(.up))
         for s in 0..<samples {
-            let m = mask + s * perSample
-            stream.fillUniform(sample: context.firstSample + s, count: perSample, into: m)
-            for e in 0..<perSample { m[e] = m[e] >= rate ? scale : 0 }
+            stream.fillMask(sample: context.firstSample + s, count: perSample, threshold: threshold, scale: scale, into: mask + s * perSample)
         }
         for i in 0..<count { y[i] = x[i] * mask[i] }
     }

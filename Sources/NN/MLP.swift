@@ -11,6 +11,9 @@ public final class MLP {
     private let activated = FloatBuffer()   // after activation and dropout: fc2's input
     private let mask1 = DropoutMask()
     private let mask2 = DropoutMask()
+    /// f'(fc1 output), saved by a training forward so that backward skips the activation's function.
+    private let derivative = FloatBuffer()
+    private var derivativeSaved = false
     private let gradHidden = FloatBuffer()
     private let gradOut = FloatBuffer()
     private let gradPre = FloatBuffer()
@@ -30,7 +33,12 @@ public final class MLP {
         let h = fc1.outFeatures, o = fc2.outFeatures
         let pre = hidden.reserve(rows * h), act = activated.reserve(rows * h)
         fc1.forward(x, pre, rows: rows, p)
-        activation.forward(pre, act, count: rows * h)
+        derivativeSaved = mode.isTraining
+        if derivativeSaved {
+            activation.forward(pre, act, derivative: derivative.reserve(rows * h), count: rows * h)
+        } else {
+            activation.forward(pre, act, count: rows * h)
+        }
         dropout1.forward(act, act, mask: mask1, samples: samples, perSample: rows / samples * h,
                          context: mode.dropoutContext)
         fc2.forward(act, y, rows: rows, p)
@@ -48,11 +56,16 @@ public final class MLP {
         let dAct = gradHidden.reserve(rows * h)
         dAct.update(repeating: 0, count: rows * h)
         fc2.backward(dy: dOut, x: activated.pointer, dx: dAct, rows: rows, p)
-        // Through dropout 1 and the activation, in place: dPre = dAct ⊙ mask1 ⊙ f'(pre).
+        // Through dropout 1 and the activation: dPre = dAct ⊙ mask1 ⊙ f'(pre).
         let dPre = gradPre.reserve(rows * h)
-        dPre.update(repeating: 0, count: rows * h)
         mask1.apply(to: dAct, count: rows * h)
-        activation.backward(dy: dAct, x: hidden.pointer, dx: dPre, count: rows * h)
+        if derivativeSaved {
+            let d = derivative.pointer
+            for i in 0..<(rows * h) { dPre[i] = dAct[i] * d[i] }
+        } else {  // after an inference forward (eval-mode gradients)
+            dPre.update(repeating: 0, count: rows * h)
+            activation.backward(dy: dAct, x: hidden.pointer, dx: dPre, count: rows * h)
+        }
         fc1.backward(dy: dPre, x: x, dx: dx, rows: rows, p)
     }
 }

@@ -68,6 +68,37 @@ public struct RandomStream: Sendable, Hashable {
         return Philox.unitFloat(block[element & 3])
     }
 
+    /// Fills `out[0..<count]` with `scale` where the element's 24-bit uniform integer (word >> 8, the numerator
+    /// of `uniform`) is at least `threshold`, else 0: a dropout mask, eight Philox blocks per SIMD step and the
+    /// keep/drop choice in integer lanes (sign of the difference), so nothing is converted to Float per element.
+    public func fillMask(sample: Int, count: Int, threshold: UInt32, scale: Float, into out: UnsafeMutablePointer<Float>) {
+        var element = 0
+        let limit = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: threshold))
+        let scaleBits = SIMD8<Int32>(repeating: Int32(bitPattern: scale.bitPattern))
+        @inline(__always) func masked(_ words: SIMD8<UInt32>) -> SIMD8<Int32> {
+            let dropped = (SIMD8<Int32>(truncatingIfNeeded: words &>> 8) &- limit) &>> 31   // all ones where below
+            return scaleBits & ~dropped
+        }
+        while element + 32 <= count {
+            let (a, b, c, d) = Philox.eightBlocks(x: UInt32(truncatingIfNeeded: element >> 2), y: UInt32(truncatingIfNeeded: sample),
+                                                  z: step, w: site, key: key)
+            let ma = masked(a), mb = masked(b), mc = masked(c), md = masked(d)
+            let o = out + element
+            for block in 0..<8 {  // block j holds elements 4j ... 4j+3
+                o[4 * block] = Float(bitPattern: UInt32(bitPattern: ma[block])); o[4 * block + 1] = Float(bitPattern: UInt32(bitPattern: mb[block]))
+                o[4 * block + 2] = Float(bitPattern: UInt32(bitPattern: mc[block])); o[4 * block + 3] = Float(bitPattern: UInt32(bitPattern: md[block]))
+            }
+            element += 32
+        }
+        while element < count {
+            let block = Philox.block(
+                counter: SIMD4(UInt32(truncatingIfNeeded: element >> 2), UInt32(truncatingIfNeeded: sample), step, site),
+                key: key)
+            for lane in 0..<min(4, count - element) { out[element + lane] = block[lane] >> 8 >= threshold ? scale : 0 }
+            element += 4
+        }
+    }
+
     /// Fills `out[0..<count]` with uniforms in [0, 1) for elements 0..<count of global sample `sample`,
     /// four per Philox block.
     public func fillUniform(sample: Int, count: Int, into out: UnsafeMutablePointer<Float>) {

@@ -22,6 +22,19 @@ final class RandomAndDropoutTests: XCTestCase {
         }
     }
 
+    /// The integer-threshold mask is exactly "uniform ≥ rate", for rates whose threshold is and is not exact.
+    func testMaskFromIntegersEqualsTheUniformComparison() {
+        let stream = RandomStream(seed: 77, step: 3, site: 5)
+        for rate: Float in [0.1, 0.2, 0.3, 0.5, 0.9, 1.0 / 3] {
+            let threshold = UInt32((Double(rate) * 16_777_216).rounded(.up))
+            let out = FloatBuffer(capacity: 101)
+            stream.fillMask(sample: 9, count: 101, threshold: threshold, scale: 1 / (1 - rate), into: out.pointer)
+            for e in 0..<101 {
+                XCTAssertEqual(out.pointer[e], stream.uniform(sample: 9, element: e) >= rate ? 1 / (1 - rate) : 0, "rate \(rate), element \(e)")
+            }
+        }
+    }
+
     private func trainingMask(rate: Float, seed: UInt64, step: Int, samples: Range<Int>, perSample: Int) -> [Float] {
         let dropout = Dropout(rate: rate, site: 2)
         let count = samples.count * perSample
