@@ -4,15 +4,28 @@ import Foundation
 import Glibc
 #endif
 
-/// Writing a file so that readers see either the old contents or the complete new ones, never a part.
+/// Writing a file so that readers see either the old contents or the complete new ones, never a part. A path
+/// that exists and is not a regular file (`/dev/null`, a pipe) is written as it is: renaming over it would
+/// replace a device node with a file.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
+        var status = stat()
+        if stat(path, &status) == 0, (status.st_mode & S_IFMT) != S_IFREG {
+            guard let handle = FileHandle(forWritingAtPath: path) else {
+                throw CheckpointError(path: path, message: "cannot write: \(String(cString: strerror(errno)))")
+            }
+            do { try handle.write(contentsOf: data); try handle.close() } catch {
+                throw CheckpointError(path: path, message: "cannot write: \(describe(error))")
+            }
+            return
+        }
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
         do {
             guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-                throw CheckpointError(path: path, message: "cannot create temporary file \(temporary.path)")
+                let cause = FileManager.default.fileExists(atPath: url.deletingLastPathComponent().path) ? "cannot create a file there" : String(cString: strerror(ENOENT))
+                throw CheckpointError(path: path, message: "cannot write: \(cause) (\(url.deletingLastPathComponent().path))")
             }
             let handle = try FileHandle(forWritingTo: temporary)
             try handle.write(contentsOf: data)
@@ -26,7 +39,23 @@ public enum AtomicFile {
             throw error
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw CheckpointError(path: path, message: "cannot write: \(error.localizedDescription)")
+            throw CheckpointError(path: path, message: "cannot write: \(describe(error))")
+        }
+    }
+
+    /// Refuses to replace an existing output unless asked to, and never writes over one of the inputs.
+    public static func checkOutput(_ path: String, overwrite: Bool, inputs: [String], option: String) throws {
+        let target = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+        for input in inputs where URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath().path == target {
+            throw CheckpointError(path: path, message: "\(option) is also an input; choose another output path")
+        }
+        var status = stat()
+        if stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG || (status.st_mode & S_IFMT) == S_IFDIR, !overwrite {
+            throw CheckpointError(path: path, message: "\(option): exists; give --overwrite to replace it")
+        }
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: parent) else {
+            throw CheckpointError(path: path, message: "\(option): the folder \(parent) does not exist")
         }
     }
 }
@@ -46,7 +75,7 @@ public enum AtomicDirectory {
         do {
             try? manager.removeItem(at: temporary)
             do { try manager.createDirectory(at: temporary, withIntermediateDirectories: false) } catch {
-                throw CheckpointError(path: path, message: "cannot create a folder in \(parent.path): \(error.localizedDescription)")
+                throw CheckpointError(path: path, message: "cannot create a folder in \(parent.path): \(describe(error))")
             }
             try fill(temporary)
             for name in try manager.contentsOfDirectory(atPath: temporary.path) {
@@ -65,7 +94,7 @@ public enum AtomicDirectory {
             }
         } catch {
             try? manager.removeItem(at: temporary)
-            if error is CocoaError { throw CheckpointError(path: path, message: "cannot write: \(error.localizedDescription)") }
+            if error is CocoaError || error is POSIXError { throw CheckpointError(path: path, message: "cannot write: \(describe(error))") }
             throw error
         }
     }

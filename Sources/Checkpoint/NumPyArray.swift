@@ -52,7 +52,12 @@ public struct NumPyArray: Equatable, Sendable {
             guard let d = Int(text), d >= 0 else { throw fail("bad dimension '\(text)' in shape") }
             return d
         }
-        let count = shape.reduce(1, *)
+        var count = 1
+        for d in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow, product <= bytes.count else { throw fail("shape \(shape) holds more values than the file's \(bytes.count) bytes") }
+            count = product
+        }
         let dataStart = headerStart + headerLength
         let width: Int
         switch descr {

@@ -61,6 +61,13 @@ public final class CorpusReader {
                 protocolName = try file.attributes.string("split_protocol")
                 mean = try file.openDataset(ShardSchema.trainMean).read(as: Double.self)
                 std = try file.openDataset(ShardSchema.trainStd).read(as: Double.self)
+                // Scaling statistics drive the loss and the metrics: one finite value per channel, std not negative.
+                guard mean.count == shardColumns.count, std.count == shardColumns.count else {
+                    throw DataError("\(path): /train_mean and /train_std hold \(mean.count) and \(std.count) values for \(shardColumns.count) channels (corrupt shard)")
+                }
+                if let bad = shardColumns.indices.first(where: { !mean[$0].isFinite || !std[$0].isFinite || std[$0] < 0 }) {
+                    throw DataError("\(path): channel '\(shardColumns[bad])' has train mean \(mean[bad]) and std \(std[bad]); expected finite values and a std ≥ 0 (corrupt shard)")
+                }
                 let ids = try file.attributes.strings("series_ids")
                 let offsets = try file.openDataset(ShardSchema.offsets).read(as: Int64.self)
                 let splits = try file.openDataset(ShardSchema.splits).read(as: Int64.self)

@@ -14,8 +14,18 @@ public struct LoadedModel {
     public init(config: ModelConfig, seed: UInt64) throws {
         self.config = config
         network = try config.build()
+        try Self.checkFitsInMemory(network.layout)
         store = ParameterStore(layout: network.layout)
         network.initialize(store, seed: seed)
+    }
+
+    /// Training holds four Floats per parameter (value, gradient, two AdamW moments): refuse an architecture
+    /// whose arena alone would not fit in this machine's memory, before allocating it.
+    static func checkFitsInMemory(_ layout: ParameterLayout) throws {
+        let bytes = Double(layout.count) * 16, memory = Double(ProcessInfo.processInfo.physicalMemory)
+        if bytes > memory {
+            throw ConfigError(key: "model", message: "the architecture has \(layout.count.grouped) parameters, which need \(String(format: "%.1f", bytes / 1e9)) GB to train; this machine has \(String(format: "%.1f", memory / 1e9)) GB")
+        }
     }
 
     init(config: ModelConfig, network: any Forecaster, store: ParameterStore) {
@@ -56,8 +66,14 @@ public enum ModelFolder {
     public static func load(_ directory: String) throws -> LoadedModel {
         let config = try config(at: directory)
         let network = try config.build()
+        try LoadedModel.checkFitsInMemory(network.layout)
         let store = ParameterStore(layout: network.layout)
-        try loadWeights(URL(fileURLWithPath: directory).appendingPathComponent(weightsFile).path, kind: config.kind, into: store)
+        let weights = URL(fileURLWithPath: directory).appendingPathComponent(weightsFile).path
+        try loadWeights(weights, kind: config.kind, into: store)
+        // A model with NaN or infinite weights forecasts nothing usable: refuse it by tensor name.
+        if let bad = store.layout.views.first(where: { view in UnsafeBufferPointer(start: store.value(view), count: view.count).contains { !$0.isFinite } }) {
+            throw CheckpointError(path: weights, message: "tensor '\(bad.name)' holds NaN or infinite values")
+        }
         return LoadedModel(config: config, network: network, store: store)
     }
 

@@ -35,10 +35,10 @@ public final class TSMixer: SequenceLayer {
         /// Checks the values; the error names the offending key.
         public func validate() throws {
             for (key, value) in [("seq_len", seqLen), ("pred_len", predLen), ("n_features", nFeatures), ("ff_dim", ffDim)]
-            where value < 1 {
-                throw ConfigError(key: key, message: "must be at least 1, got \(value)")
+            where value < 1 || value > 1 << 20 {
+                throw ConfigError(key: key, message: "must be between 1 and \(1 << 20), got \(value)")
             }
-            if nBlocks < 0 { throw ConfigError(key: "n_blocks", message: "must not be negative, got \(nBlocks)") }
+            if nBlocks < 0 || nBlocks > 1 << 10 { throw ConfigError(key: "n_blocks", message: "must be between 0 and \(1 << 10), got \(nBlocks)") }
             if !(0..<1).contains(dropout) { throw ConfigError(key: "dropout", message: "must be in [0, 1), got \(dropout)") }
         }
     }

@@ -71,6 +71,8 @@ public struct TTMConfig: Equatable, Sendable {
     public func validate() throws {
         func positive(_ key: String, _ value: Int) throws {
             if value < 1 { throw ConfigError(key: key, message: "must be at least 1, got \(value)") }
+            // Far beyond any TTM; keeps the size arithmetic of the layout from overflowing.
+            if value > 1 << 20 { throw ConfigError(key: key, message: "\(value) is larger than \(1 << 20), the largest size ttm accepts") }
         }
         try positive("context_length", contextLength)
         try positive("prediction_length", predictionLength)
@@ -82,8 +84,8 @@ public struct TTMConfig: Equatable, Sendable {
         try positive("num_layers", numLayers)
         try positive("decoder_num_layers", decoderNumLayers)
         try positive("decoder_d_model", decoderDModel)
-        if adaptivePatchingLevels < 0 {
-            throw ConfigError(key: "adaptive_patching_levels", message: "must not be negative, got \(adaptivePatchingLevels)")
+        if adaptivePatchingLevels < 0 || adaptivePatchingLevels > 20 {
+            throw ConfigError(key: "adaptive_patching_levels", message: "must be between 0 and 20, got \(adaptivePatchingLevels)")
         }
         if patchLength > contextLength {
             throw ConfigError(key: "patch_length", message: "\(patchLength) is longer than context_length \(contextLength)")

@@ -92,6 +92,7 @@ extension TTMConfig {
             scaling: try reader.scaling(),
             normEpsilon: Float(try reader.double("norm_eps", default: 1e-5)),
             loss: try reader.enumeration("loss", default: .mse))
+        try validate()  // before anything divides by patch_stride
         if case .number(let stored)? = fields["num_patches"], Int(stored) != numPatches {
             throw ConfigError(key: "num_patches", message: "\(source) says \(Int(stored)) but context_length \(contextLength), patch_length \(patchLength) and patch_stride \(patchStride) give \(numPatches)")
         }

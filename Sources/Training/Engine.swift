@@ -27,6 +27,16 @@ public final class Engine {
     public var network: any Forecaster { model.network }
     public var store: ParameterStore { model.store }
 
+    /// Refuses a batch whose window buffers alone (past, future, forecast gradient) would take more than half
+    /// of this machine's memory, naming the config key that set it, before anything is allocated.
+    public static func checkBatchFits(_ windows: Int, of network: any Forecaster, key: String) throws {
+        let bytes = Double(windows) * Double(network.inputCount + 2 * network.outputCount + network.weightCount) * 4
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        if bytes > memory / 2 {
+            throw ConfigError(key: key, message: "\(windows) windows per batch need \(String(format: "%.1f", bytes / 1e9)) GB for their values alone (activations come on top); this machine has \(String(format: "%.1f", memory / 1e9)) GB")
+        }
+    }
+
     public init(model: LoadedModel, optimizer: AdamW, batchCapacity: Int, weighted: Bool, world: Communicator?) {
         self.model = model
         self.optimizer = optimizer

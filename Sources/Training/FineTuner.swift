@@ -33,6 +33,9 @@ public final class FineTuner {
     /// Builds the fine-tuning model from `base` (channels from the target, and for TTM the decoder mode and head
     /// dropout from the settings), copies every tensor whose name and shape match, and trains.
     public func run(from base: LoadedModel) throws -> Result {
+        if FileManager.default.fileExists(atPath: settings.output) {
+            throw ConfigError(key: "finetune.output", message: "\(settings.output) exists; remove it or choose another path (fine-tuning never replaces a folder)")
+        }
         let corpus = try CorpusReader(folder: settings.data)
         let target = try base.config.forFineTuning(channels: corpus.channels, decoderMode: settings.decoderMode, headDropout: settings.headDropout)
         let (model, fresh) = try base.transferred(to: target, seed: seed)
@@ -49,6 +52,7 @@ public final class FineTuner {
         guard validation.count > 0 else { throw DataError("finetune.data: no validation windows of \(context + horizon) rows in \(settings.data) (early stopping needs them)") }
         log("finetune: \(settings.data): \(corpus.channels) channels, \(train.count) train / \(validation.count) validation / \(test.count) test windows; copied \(copied) tensors, \(fresh.count) new (\(fresh.prefix(3).joined(separator: ", "))\(fresh.count > 3 ? ", ..." : "")); frozen for fine-tuning, \(model.store.trainableCount) trainable parameters")
 
+        try Engine.checkBatchFits(settings.batchSize, of: model.network, key: "finetune.batch_size")
         let optimizer = AdamW(parameterCount: model.store.count, hyperparameters: .init(learningRate: settings.learningRate, weightDecay: weightDecay))
         // The loss is the evaluation metric's: MSE z-scored with the target's train statistics.
         let engine = Engine(model: model, optimizer: optimizer, batchCapacity: settings.batchSize, weighted: true, world: nil)

@@ -50,6 +50,7 @@ public final class Pretrainer {
             throw ConfigError(key: architecture.kind == .ttm ? "model.num_input_channels" : "model.n_features",
                               message: "must be 1 for channel-independent (data.view: univariate) pretraining, got \(modelChannels)")
         }
+        try Self.checkOutputs(config, resume: options.resume, isRoot: world.isRoot)
         let fresh = try LoadedModel(config: architecture, seed: config.training.seed)
         let network = fresh.network
         let corpora = try WindowSource.open(config.data.shards)
@@ -68,11 +69,48 @@ public final class Pretrainer {
         totalSteps = config.training.steps ?? (config.training.epochs! * sampler.batchesPerEpoch)
         schedule = LearningRateSchedule(peak: config.training.learningRate, warmupSteps: config.training.warmupSteps,
                                         totalSteps: totalSteps, kind: config.training.schedule)
+        try Engine.checkBatchFits((config.training.globalBatchSize + world.size - 1) / world.size, of: network, key: "training.global_batch_size")
         let optimizer = AdamW(parameterCount: fresh.store.count, hyperparameters: .init(learningRate: config.training.learningRate,
                                                                                        weightDecay: config.training.weightDecay))
         engine = Engine(model: fresh, optimizer: optimizer, batchCapacity: (config.training.globalBatchSize + world.size - 1) / world.size,
                         weighted: config.training.lossSpace == .standardized, world: world)
-        log = try RunLog(enabled: world.isRoot, metricsPath: config.logging.metrics, append: options.resume)
+        // On resume the metrics file is cut back to the checkpoint's step once that step is known (run()).
+        log = try RunLog(enabled: world.isRoot, metricsPath: config.logging.metrics,
+                         resumedStep: options.resume ? Self.newestCheckpointStep(config) : nil)
+    }
+
+    /// What a run will write, checked before it trains rather than found after: a checkpoint directory that
+    /// holds another run's checkpoints (continue it with --resume), one that cannot be written, and a
+    /// fine-tuning stage whose data does not open or whose output exists already.
+    static func checkOutputs(_ config: RunConfig, resume: Bool, isRoot: Bool) throws {
+        if let directory = config.checkpointing?.directory {
+            let existing = TrainingCheckpoints(directory: directory)
+            let final = URL(fileURLWithPath: directory).appendingPathComponent("final").path
+            if !resume, !existing.complete().isEmpty || FileManager.default.fileExists(atPath: final) {
+                throw CheckpointError(path: directory, message: "checkpointing.directory holds the checkpoints of an earlier run; continue it with --resume, or choose another directory (nothing was changed)")
+            }
+            if isRoot {
+                do {
+                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                    let probe = URL(fileURLWithPath: directory).appendingPathComponent(".write-test-\(getpid())")
+                    try Data().write(to: probe)
+                    try FileManager.default.removeItem(at: probe)
+                } catch {
+                    throw CheckpointError(path: directory, message: "checkpointing.directory cannot be written: \(describe(error))")
+                }
+            }
+        }
+        if let finetune = config.finetune {
+            _ = try CorpusReader(folder: finetune.data)
+            if FileManager.default.fileExists(atPath: finetune.output) {
+                throw ConfigError(key: "finetune.output", message: "\(finetune.output) exists; remove it or choose another path (fine-tuning never replaces a folder)")
+            }
+        }
+    }
+
+    /// The step of the newest complete checkpoint a resume would start from (0 when there is none).
+    static func newestCheckpointStep(_ config: RunConfig) -> Int {
+        config.checkpointing.flatMap { TrainingCheckpoints(directory: $0.directory).complete().last?.step } ?? 0
     }
 
     /// The debug version of a run: a tiny model on a small slice.
@@ -135,7 +173,7 @@ public final class Pretrainer {
             }
             samplesSinceReport += globalBatch
             let lr = schedule.rate(at: step)
-            log.record(["step": step + 1, "loss": loss, "lr": lr])
+            try log.record(["step": step + 1, "loss": loss, "lr": lr])
             if options.debug, step == firstStep { try gradientCheck(step: step) }
             if (step + 1) % config.logging.progressEvery == 0 || step + 1 == totalSteps {
                 let elapsed = (ContinuousClock.now - reportClock).inSeconds
@@ -149,7 +187,7 @@ public final class Pretrainer {
             if (step + 1) % config.training.checksumEvery == 0 || step + 1 == totalSteps { try checkRanksAgree(step: step + 1) }
             if config.training.validationEvery > 0, (step + 1) % config.training.validationEvery == 0, let validation {
                 let value = try validationLoss(validation)
-                log.record(["step": step + 1, "val_loss": value])
+                try log.record(["step": step + 1, "val_loss": value])
                 log.line(String(format: "step %d  validation loss %.6f", step + 1, value))
             }
             if let checkpointing = config.checkpointing, (step + 1) % checkpointing.every == 0, step + 1 < totalSteps {

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 
 /// Rank 0's output: progress lines on stdout and one JSON object per line in the metrics file. Other ranks
@@ -7,28 +8,56 @@ final class RunLog {
     private let metrics: FileHandle?
     let metricsPath: String?
 
-    init(enabled: Bool, metricsPath: String?, append: Bool) throws {
+    /// Opens the metrics file: a new run starts it empty; a run resumed at `resumedStep` keeps the records up
+    /// to that step and drops later ones (a killed run wrote steps its resumption repeats). A path that is not
+    /// a regular file (`/dev/null`, a pipe) is written as it is, never replaced.
+    init(enabled: Bool, metricsPath: String?, resumedStep: Int?) throws {
         self.enabled = enabled
         self.metricsPath = metricsPath
         guard enabled, let metricsPath else { metrics = nil; return }
         let url = URL(fileURLWithPath: metricsPath)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if !append || !FileManager.default.fileExists(atPath: metricsPath) {
-            guard FileManager.default.createFile(atPath: metricsPath, contents: nil) else {
-                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: metricsPath])
+        var status = stat()
+        let exists = stat(metricsPath, &status) == 0
+        if exists && (status.st_mode & S_IFMT) != S_IFREG {
+            guard let handle = FileHandle(forWritingAtPath: metricsPath) else {
+                throw TrainingError("logging.metrics: cannot write to \(metricsPath)")
             }
+            metrics = handle
+            return
         }
-        let handle = try FileHandle(forWritingTo: url)
-        try handle.seekToEnd()
-        metrics = handle
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            var kept = Data()
+            if let resumedStep, exists {
+                let text = try String(contentsOf: url, encoding: .utf8)
+                for line in text.split(separator: "\n") where Self.step(of: line).map({ $0 <= resumedStep }) ?? false {
+                    kept.append(Data((line + "\n").utf8))
+                }
+            }
+            try kept.write(to: url, options: .atomic)
+            let handle = try FileHandle(forWritingTo: url)
+            try handle.seekToEnd()
+            metrics = handle
+        } catch {
+            throw TrainingError("logging.metrics: cannot write \(metricsPath): \(describe(error))")
+        }
     }
 
+    /// The "step" of a metrics line, or nil when it has none.
+    static func step(of line: Substring) -> Int? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+        return object["step"] as? Int
+    }
+
+    /// A progress line on stdout. A failed write (stdout redirected to a full disk) is not worth stopping a
+    /// training run for; FileHandle.write(_:) would trap on it, so the throwing form is used and its error dropped.
     func line(_ text: String) {
         guard enabled else { return }
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        try? FileHandle.standardOutput.write(contentsOf: Data((text + "\n").utf8))
     }
 
-    func record(_ fields: [String: Any]) {
+    /// Appends one JSON object to the metrics file; a failed write stops the run with the cause and the path.
+    func record(_ fields: [String: Any]) throws {
         guard enabled, let metrics else { return }
         let ordered = fields.keys.sorted { ($0 == "step" ? "" : $0) < ($1 == "step" ? "" : $1) }
         let body = ordered.map { key -> String in
@@ -43,7 +72,9 @@ final class RunLog {
             }
             return "\"\(key)\":\(text)"
         }.joined(separator: ",")
-        metrics.write(Data(("{" + body + "}\n").utf8))
+        do { try metrics.write(contentsOf: Data(("{" + body + "}\n").utf8)) } catch {
+            throw TrainingError("logging.metrics: cannot write \(metricsPath ?? ""): \(describe(error))")
+        }
     }
 
     static func duration(_ seconds: Double) -> String {

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 
 /// A line chart as a standalone SVG document: title, axes with a few ticks, one polyline per series, a legend.
@@ -56,9 +57,21 @@ struct SVGChart {
 extension Evaluation {
     /// forecast-N.svg for a few windows (channel 0: context tail, actual, each model's forecast) and
     /// error-by-horizon.svg (MSE per horizon step of every model and baseline). Returns the files written.
+    /// Writes the SVG files into `folder`, which appears whole or not at all; returns their paths.
     public func writePlots(to folder: String) throws -> [String] {
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var written: [String] = []
+        try AtomicDirectory.write(folder) { temporary in
+            for (name, svg) in plots() {
+                try Data(svg.utf8).write(to: temporary.appendingPathComponent(name))
+                written.append(URL(fileURLWithPath: folder).appendingPathComponent(name).path)
+            }
+        }
+        return written
+    }
+
+    /// (file name, SVG text) of every plot.
+    func plots() -> [(String, String)] {
+        var plots: [(String, String)] = []
         let shown = min(context, 3 * horizon)
         for (k, example) in examples.enumerated() {
             var series = [SVGChart.Series(name: "history", color: "#888", x: (0..<shown).map { Double($0 - shown) },
@@ -70,9 +83,7 @@ extension Evaluation {
             }
             let chart = SVGChart(title: "Forecast vs actual, \(split) window \(k + 1) (\(channels.first ?? "channel 0"))",
                                  xLabel: "time step (0 = first forecast step)", yLabel: channels.first ?? "value", series: series)
-            let path = URL(fileURLWithPath: folder).appendingPathComponent("forecast-\(k + 1).svg").path
-            try Data(chart.render().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-            written.append(path)
+            plots.append(("forecast-\(k + 1).svg", chart.render()))
         }
         var errorSeries: [SVGChart.Series] = []
         for (k, entry) in (models + baselines).enumerated() {
@@ -80,9 +91,7 @@ extension Evaluation {
                                      x: (1...horizon).map(Double.init), y: entry.metrics.perHorizonStep.mse, dashed: k >= models.count))
         }
         let chart = SVGChart(title: "MSE by horizon step (\(split), z-scored)", xLabel: "horizon step", yLabel: "MSE", series: errorSeries)
-        let path = URL(fileURLWithPath: folder).appendingPathComponent("error-by-horizon.svg").path
-        try Data(chart.render().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        written.append(path)
-        return written
+        plots.append(("error-by-horizon.svg", chart.render()))
+        return plots
     }
 }

@@ -21,6 +21,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Season length for the seasonal-naive baseline (default: detected from the train rows).") var seasonPeriod: Int?
     @Option(help: "Write the JSON report here.") var report: String?
     @Option(help: "Write SVG plots into this folder.") var plots: String?
+    @Flag(help: "Replace --report and --plots if they exist.") var overwrite = false
 
     func validate() throws {
         guard !checkpoints.isEmpty else { throw ValidationError("give at least one --checkpoint") }
@@ -28,6 +29,9 @@ struct Evaluate: ParsableCommand {
     }
 
     func run() throws {
+        let inputs = checkpoints + [data]
+        if let report { try AtomicFile.checkOutput(report, overwrite: overwrite, inputs: inputs, option: "--report") }
+        if let plots { try AtomicFile.checkOutput(plots, overwrite: overwrite, inputs: inputs, option: "--plots") }
         var temporary: URL?
         defer { if let temporary { try? FileManager.default.removeItem(at: temporary) } }
         var folder = data

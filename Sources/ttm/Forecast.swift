@@ -30,11 +30,14 @@ struct Forecast: ParsableCommand {
     @Option(help: "Series per forward pass.")
     var batchSize: Int = 256
 
+    @Flag(help: "Replace --output if it exists.") var overwrite = false
+
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
     }
 
     func run() throws {
+        try AtomicFile.checkOutput(output, overwrite: overwrite, inputs: [input], option: "--output")
         let loaded = try ModelFolder.load(checkpoint)
         let model = loaded.network, store = loaded.store
         let (past, columns) = try PastValues.read(input, contextLength: model.contextLength, channels: model.channels,

@@ -58,6 +58,13 @@ final class TSMixerRunTests: CLITestCase {
         let a = try XCTUnwrap(FileManager.default.contents(atPath: final + "/model.safetensors"))
         let b = try XCTUnwrap(FileManager.default.contents(atPath: checkpoints + "/final/model.safetensors"))
         XCTAssertEqual(a, b, "resumed final weights differ from the uninterrupted run")
+        // The killed run had logged steps past its last checkpoint; resuming cut them, so each step appears once.
+        let text = try String(contentsOfFile: folder.appendingPathComponent("interrupted/metrics.jsonl").path, encoding: .utf8)
+        let steps = text.split(separator: "\n").compactMap { line -> Int? in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], object["loss"] != nil else { return nil }
+            return object["step"] as? Int
+        }
+        XCTAssertEqual(steps, Array(1...24), "metrics.jsonl after kill -9 and --resume")
 
         // The folder is Keras': variables by path, moving statistics included.
         let weights = try SafeTensors.read(contentsOf: final + "/model.safetensors")

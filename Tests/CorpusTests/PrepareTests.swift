@@ -192,4 +192,27 @@ final class PrepareTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("foreign/part-00000.h5") && "\($0)".contains("not a readable HDF5 shard"), "\($0)")
         }
     }
+
+    /// Train statistics drive the loss and the metrics: a shard whose /train_std is short, NaN or negative is
+    /// refused naming the file and the channel, never used as 1.
+    func testReaderRefusesCorruptTrainStatistics() throws {
+        let input = try write("date,a,b\n" + (0..<300).map { "\($0),\($0 % 7),\($0 % 5)" }.joined(separator: "\n") + "\n", "two.csv")
+        for (name, values, expected) in [("short", [1.0], "hold 2 and 1 values for 2 channels"),
+                                          ("nan", [1.0, .nan], "channel 'b'"), ("negative", [-1.0, 2.0], "channel 'a'")] {
+            _ = try Prepare.run(csv: input, output: path(name), options: .init())
+            let shard = path("\(name)/part-00000.h5")
+            // Replace /train_std with `values` through the C API.
+            let file = H5Fopen(shard, ttm_h5f_acc_rdwr(), ttm_h5p_default())
+            XCTAssertGreaterThanOrEqual(file, 0)
+            XCTAssertGreaterThanOrEqual(H5Ldelete(file, ShardSchema.trainStd, ttm_h5p_default()), 0)
+            var dims = [hsize_t(values.count)]
+            let space = H5Screate_simple(1, &dims, nil)
+            let dataset = H5Dcreate2(file, ShardSchema.trainStd, ttm_h5t_native_double(), space, ttm_h5p_default(), ttm_h5p_default(), ttm_h5p_default())
+            XCTAssertGreaterThanOrEqual(H5Dwrite(dataset, ttm_h5t_native_double(), ttm_h5s_all(), ttm_h5s_all(), ttm_h5p_default(), values), 0)
+            H5Dclose(dataset); H5Sclose(space); H5Fclose(file)
+            XCTAssertThrowsError(try CorpusReader(folder: path(name)), name) {
+                XCTAssertTrue("\($0)".contains(shard) && "\($0)".contains(expected), "\($0)")
+            }
+        }
+    }
 }
