@@ -74,7 +74,7 @@ public struct SeriesTable: Sendable {
                 let cell = row.fields[index].trimmingCharacters(in: .whitespaces)
                 if cell.isEmpty || ["na", "nan", "null", "none"].contains(cell.lowercased()) {
                     if missing == .error {
-                        throw DataError("\(path): line \(row.line), column '\(file.header[index])': missing value (use --missing ffill or --missing drop)")
+                        throw DataError("\(path): line \(row.line), column '\(file.header[index])': missing value (--missing ffill carries the last value forward)")
                     }
                     builders[id]!.values.append(.nan)
                     builders[id]!.missing.append(true)

@@ -32,8 +32,12 @@ struct Forecast: ParsableCommand {
 
     @Flag(help: "Replace --output if it exists.") var overwrite = false
 
+    @Option(help: "Missing values in a CSV input: error (the message names file, line and column) or ffill (carry the last value forward).")
+    var missing: MissingValuePolicy = .error
+
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
+        guard missing != .drop else { throw ValidationError("--missing drop would leave no series to forecast; use error or ffill") }
     }
 
     func run() throws {
@@ -41,7 +45,7 @@ struct Forecast: ParsableCommand {
         let loaded = try ModelFolder.load(checkpoint)
         let model = loaded.network, store = loaded.store
         let (past, columns) = try PastValues.read(input, contextLength: model.contextLength, channels: model.channels,
-                                                  timestampColumn: timestampColumn)
+                                                  timestampColumn: timestampColumn, missing: missing)
         let batch = past.shape[0]
         let inputStride = model.inputCount, outputStride = model.outputCount
         var predictions = [Float](repeating: 0, count: batch * outputStride)
@@ -73,9 +77,10 @@ struct Forecast: ParsableCommand {
 
 /// Past values from .npy or .csv, checked against the model's context and channels.
 enum PastValues {
-    static func read(_ path: String, contextLength: Int, channels: Int, timestampColumn: String?) throws -> (NumPyArray, [String]) {
+    static func read(_ path: String, contextLength: Int, channels: Int, timestampColumn: String?,
+                     missing: MissingValuePolicy) throws -> (NumPyArray, [String]) {
         if path.lowercased().hasSuffix(".csv") {
-            let table = try SeriesTable.read(csv: path, layout: .init(timestampColumn: timestampColumn), missing: .error)
+            let table = try SeriesTable.read(csv: path, layout: .init(timestampColumn: timestampColumn), missing: missing)
             guard table.series.count == 1, let series = table.series.first else {
                 throw DataError("\(path): \(table.series.count) series; forecast reads one series from a CSV (use .npy for a batch)")
             }

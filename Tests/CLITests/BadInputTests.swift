@@ -46,6 +46,19 @@ final class BadInputTests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: output))
     }
 
+    /// A gap in a forecast's CSV input: the message names file, line and column and an option forecast has.
+    func testMissingValueInAForecastCSV() throws {
+        var csv = "date,a,b,c\n"
+        for t in 0..<70 { csv += t == 40 ? "\(t),1,,3\n" : "\(t),1,2,3\n" }
+        let input = folder.appendingPathComponent("gap.csv").path
+        try csv.write(toFile: input, atomically: true, encoding: .utf8)
+        let output = folder.appendingPathComponent("out.csv").path
+        assertRefused(try TTMProcess.run(["forecast", "--checkpoint", granite, "--input", input, "--output", output]),
+                      mentioning: ["gap.csv: line 42, column 'b'", "--missing ffill"])
+        let filled = try TTMProcess.run(["forecast", "--checkpoint", granite, "--input", input, "--output", output, "--missing", "ffill"])
+        XCTAssertEqual(filled.status, 0, filled.standardError)
+    }
+
     func testNpyWhoseShapeOverflows() throws {
         let path = folder.appendingPathComponent("overflow.npy").path
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4611686018427387904, 1), }"
