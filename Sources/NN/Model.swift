@@ -25,6 +25,13 @@ public protocol TrainableModel: AnyObject {
     func freezeForFineTuning(_ p: ParameterStore)
     /// The first stage of the last forward whose output holds a NaN or infinity, for error messages.
     func firstNonFiniteStage() -> String?
+    /// Whether a training forward normalises over the batch (BatchNorm): then the batch cannot be split among
+    /// threads without joining their statistics.
+    var usesBatchStatistics: Bool { get }
+}
+
+extension TrainableModel {
+    public var usesBatchStatistics: Bool { false }
 }
 
 /// A model that forecasts: past [batch, contextLength, channels] → forecast [batch, predictionLength, channels].

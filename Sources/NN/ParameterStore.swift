@@ -52,6 +52,9 @@ public final class ParameterStore {
     /// date by `setFrozen`, so the training step reads it without building it.
     public private(set) var trainableRanges: [Range<Int>] = []
 
+    /// Whether `values` belongs to this store (false for a replica that reads another store's values).
+    private let ownsValues: Bool
+
     public init(layout: ParameterLayout) {
         self.layout = layout
         let n = max(layout.count, 1)
@@ -59,11 +62,25 @@ public final class ParameterStore {
         values.initialize(repeating: 0, count: n)
         gradients = .allocate(capacity: n)
         gradients.initialize(repeating: 0, count: n)
+        ownsValues = true
         trainableRanges = computeTrainableRanges()
     }
 
+    /// A replica for another thread: it reads `other`'s parameter values (same buffer, so every update is seen)
+    /// and accumulates into a gradient arena of its own; frozen tensors as in `other`. `other` must outlive it.
+    public init(sharingValuesOf other: ParameterStore) {
+        layout = other.layout
+        values = other.values
+        let n = max(layout.count, 1)
+        gradients = .allocate(capacity: n)
+        gradients.initialize(repeating: 0, count: n)
+        ownsValues = false
+        frozenOffsets = other.frozenOffsets
+        trainableRanges = other.trainableRanges
+    }
+
     deinit {
-        values.deallocate()
+        if ownsValues { values.deallocate() }
         gradients.deallocate()
     }
 

@@ -7,6 +7,7 @@ extension TSMixer: Forecaster {
     public var contextLength: Int { config.seqLen }
     public var predictionLength: Int { config.predLen }
     public var loss: Loss { .mse }
+    public var usesBatchStatistics: Bool { true }
 
     public func backward(_ dOutput: UnsafePointer<Float>, _ p: ParameterStore) {
         backward(dOutput, dx: nil, p)

@@ -1,4 +1,5 @@
 import Corpus
+import Dispatch
 import Foundation
 import Models
 import MPI
@@ -13,7 +14,9 @@ import Optimizers
 /// through here; the engine knows the model only through its contract. With `world` the batch is the rank's
 /// share of a global batch: the loss is scaled by the global batch, gradients are summed over ranks with one
 /// in-place allreduce of the flat arena, and batch statistics (BatchNorm) are summed over ranks too.
-public final class Engine {
+/// `@unchecked Sendable`: the threads of one pass touch disjoint windows, replicas and gradient arenas, and
+/// nothing else of the engine.
+public final class Engine: @unchecked Sendable {
     public let model: LoadedModel
     public let optimizer: AdamW
     public let batch: WindowBatch
@@ -22,6 +25,14 @@ public final class Engine {
     let world: Communicator?
     let statistics: RankBatchStatistics?
     let gradient: FloatBuffer
+    /// Replicas for threads 1..<threads: each splits off its share of the batch, reads the shared parameter
+    /// values and accumulates into its own gradient arena, added to the main one in thread order.
+    let replicas: [(network: any Forecaster, store: ParameterStore)]
+    /// The threads' forecasts gathered (predict with threads).
+    private let predictions = FloatBuffer()
+    /// Per-thread loss numerators of the last pass (thread 0 first).
+    private let threadSums: UnsafeMutablePointer<Double>
+    public var threads: Int { replicas.count + 1 }
     public var timings = PhaseTimings()
 
     public var network: any Forecaster { model.network }
@@ -37,7 +48,9 @@ public final class Engine {
         }
     }
 
-    public init(model: LoadedModel, optimizer: AdamW, batchCapacity: Int, weighted: Bool, world: Communicator?) {
+    /// `threads` splits each batch among that many threads in this process (each with a model replica); a
+    /// model with batch statistics (BatchNorm) takes 1.
+    public init(model: LoadedModel, optimizer: AdamW, batchCapacity: Int, weighted: Bool, world: Communicator?, threads: Int = 1) throws {
         self.model = model
         self.optimizer = optimizer
         self.weighted = weighted
@@ -46,7 +59,22 @@ public final class Engine {
         let n = model.network
         batch = WindowBatch(capacity: batchCapacity, context: n.contextLength, horizon: n.predictionLength, channels: n.channels)
         gradient = FloatBuffer(capacity: batchCapacity * n.outputCount)
+        guard threads >= 1 else { throw ConfigError(key: "training.threads", message: "must be at least 1, got \(threads)") }
+        if threads > 1 && n.usesBatchStatistics {
+            throw ConfigError(key: "training.threads", message: "a \(n.kind) normalises over the batch (BatchNorm), so its batch is not split among threads; use 1 thread and more ranks")
+        }
+        let frozen = !model.store.frozenOffsets.isEmpty
+        replicas = try (1..<threads).map { _ in
+            let network = try model.config.build()
+            let store = ParameterStore(sharingValuesOf: model.store)
+            if frozen { network.freezeForFineTuning(store) }
+            return (network, store)
+        }
+        threadSums = .allocate(capacity: threads)
+        threadSums.initialize(repeating: 0, count: threads)
     }
+
+    deinit { threadSums.deallocate() }
 
     /// Fills the batch with windows `ids` of `source`.
     public func load<Windows: Sequence<Int>>(_ ids: Windows, from source: WindowSource) throws {
@@ -81,15 +109,53 @@ public final class Engine {
     private func forwardAndBackward(mode: ForwardMode, globalBatch: Int, clock: inout ContinuousClock.Instant) throws -> Double {
         // A rank with no share of a small batch still runs (on 0 windows) when it must join batch statistics.
         guard batch.count > 0 || statistics != nil else { return 0 }
-        let n = network
-        let y = n.forward(batch.past, batch: batch.count, mode: mode, store)
+        guard !replicas.isEmpty else {
+            let sum = pass(network, store, windows: 0..<batch.count, mode: mode, globalBatch: globalBatch, clock: &clock)
+            try statistics?.check()
+            return sum
+        }
+        // Threads: thread k takes windows [k·n/T, (k+1)·n/T) with its replica; their gradients are then added
+        // to the main arena in thread order, so a run is reproducible for a given thread count.
+        let n = batch.count, count = threads
+        DispatchQueue.concurrentPerform(iterations: count) { k in
+            let windows = (k * n / count)..<((k + 1) * n / count)
+            let (network, store) = k == 0 ? (self.network, self.store) : self.replicas[k - 1]
+            if k > 0 { store.zeroGradients() }
+            var ignored = ContinuousClock.now
+            self.threadSums[k] = self.pass(network, store, windows: windows, mode: mode, globalBatch: globalBatch, clock: &ignored)
+        }
         timings.forward += lap(&clock)
-        let sum = n.loss.weightedSum(prediction: y, target: batch.future, weights: weighted ? UnsafePointer(batch.weights) : nil,
-                                     samples: batch.count, perSample: n.outputCount, channels: n.channels,
-                                     scale: 1 / Float(globalBatch * n.outputCount), gradient: gradient.pointer)
-        n.backward(gradient.pointer, store)
+        let total = store.count
+        for replica in replicas {
+            let from = replica.store.gradients, into = store.gradients
+            for i in 0..<total { into[i] += from[i] }
+        }
         timings.backward += lap(&clock)
-        try statistics?.check()
+        var sum = 0.0
+        for k in 0..<count { sum += threadSums[k] }
+        return sum
+    }
+
+    /// Forward, loss and backward of `windows` of the loaded batch on one model replica; returns the loss
+    /// numerator. Dropout masks follow the windows' global sample numbers, so the split does not change them.
+    private func pass(_ network: any Forecaster, _ store: ParameterStore, windows: Range<Int>, mode: ForwardMode, globalBatch: Int,
+                      clock: inout ContinuousClock.Instant) -> Double {
+        guard !windows.isEmpty || statistics != nil else { return 0 }
+        var shifted = mode
+        if case .training(var context, let reducer) = mode {
+            context.firstSample += windows.lowerBound
+            shifted = .training(context, statistics: reducer)
+        }
+        let first = windows.lowerBound
+        let y = network.forward(batch.past + first * batch.pastCount, batch: windows.count, mode: shifted, store)
+        if replicas.isEmpty { timings.forward += lap(&clock) }
+        let dy = gradient.pointer + first * network.outputCount
+        let sum = network.loss.weightedSum(prediction: y, target: batch.future + first * batch.futureCount,
+                                           weights: weighted ? UnsafePointer(batch.weights + first * batch.channels) : nil,
+                                           samples: windows.count, perSample: network.outputCount, channels: network.channels,
+                                           scale: 1 / Float(globalBatch * network.outputCount), gradient: dy)
+        network.backward(dy, store)
+        if replicas.isEmpty { timings.backward += lap(&clock) }
         return sum
     }
 
@@ -102,9 +168,20 @@ public final class Engine {
                                   samples: batch.count, perSample: n.outputCount, channels: n.channels, scale: 0, gradient: nil)
     }
 
-    /// The forecast of the loaded batch, [count, horizon, channels], valid until the next forward.
+    /// The forecast of the loaded batch, [count, horizon, channels], valid until the next forward. With threads,
+    /// each forecasts its share and the shares are gathered into one buffer.
     public func predict() -> UnsafePointer<Float> {
-        network.forward(batch.past, batch: batch.count, mode: .inference, store)
+        guard !replicas.isEmpty else { return network.forward(batch.past, batch: batch.count, mode: .inference, store) }
+        let n = batch.count, count = threads, perSample = network.outputCount
+        let gathered = predictions.reserve(max(n, 1) * perSample)
+        DispatchQueue.concurrentPerform(iterations: count) { k in
+            let windows = (k * n / count)..<((k + 1) * n / count)
+            guard !windows.isEmpty else { return }
+            let (network, store) = k == 0 ? (self.network, self.store) : self.replicas[k - 1]
+            let y = network.forward(self.batch.past + windows.lowerBound * self.batch.pastCount, batch: windows.count, mode: .inference, store)
+            (self.predictions.pointer + windows.lowerBound * perSample).update(from: y, count: windows.count * perSample)
+        }
+        return UnsafePointer(gathered)
     }
 
     /// Forecasts every window of `source` in order, a batch at a time: `body` gets the forecast and the batch.

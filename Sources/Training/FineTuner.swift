@@ -55,7 +55,7 @@ public final class FineTuner {
         try Engine.checkBatchFits(settings.batchSize, of: model.network, key: "finetune.batch_size")
         let optimizer = AdamW(parameterCount: model.store.count, hyperparameters: .init(learningRate: settings.learningRate, weightDecay: weightDecay))
         // The loss is the evaluation metric's: MSE z-scored with the target's train statistics.
-        let engine = Engine(model: model, optimizer: optimizer, batchCapacity: settings.batchSize, weighted: true, world: nil)
+        let engine = try Engine(model: model, optimizer: optimizer, batchCapacity: settings.batchSize, weighted: true, world: nil)
         let batch = settings.batchSize
         let batches = min((train.count + batch - 1) / batch, settings.maxBatchesPerEpoch ?? Int.max)
         let store = model.store

@@ -72,8 +72,8 @@ public final class Pretrainer {
         try Engine.checkBatchFits((config.training.globalBatchSize + world.size - 1) / world.size, of: network, key: "training.global_batch_size")
         let optimizer = AdamW(parameterCount: fresh.store.count, hyperparameters: .init(learningRate: config.training.learningRate,
                                                                                        weightDecay: config.training.weightDecay))
-        engine = Engine(model: fresh, optimizer: optimizer, batchCapacity: (config.training.globalBatchSize + world.size - 1) / world.size,
-                        weighted: config.training.lossSpace == .standardized, world: world)
+        engine = try Engine(model: fresh, optimizer: optimizer, batchCapacity: (config.training.globalBatchSize + world.size - 1) / world.size,
+                        weighted: config.training.lossSpace == .standardized, world: world, threads: config.training.threads)
         // On resume the metrics file is cut back to the checkpoint's step once that step is known (run()).
         log = try RunLog(enabled: world.isRoot, metricsPath: config.logging.metrics,
                          resumedStep: options.resume ? Self.newestCheckpointStep(config) : nil)

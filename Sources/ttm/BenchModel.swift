@@ -22,7 +22,8 @@ struct BenchModel: ParsableCommand {
             """)
 
     @Option(help: "A run config (.yaml, its model section) or a model folder's config.json.") var config: String?
-    @Option(help: "OpenBLAS threads.") var threads: Int = 1
+    @Option(help: "Threads: the batch is split among this many threads, each with a model replica and single-threaded OpenBLAS (a model with BatchNorm gives them to OpenBLAS instead).")
+    var threads: Int = 1
     @Option(help: "Samples per batch.") var batch: Int = 64
     @Option(help: "Timed steps per mode (after two warm-up steps).") var steps: Int = 10
     @Flag(help: "Print one JSON object per mode instead of the table.") var json = false
@@ -58,23 +59,24 @@ struct BenchModel: ParsableCommand {
     }
 
     func run() throws {
-        OpenBLAS.threadCount = threads
         let architecture = try architecture()
+        let engineThreads = try LoadedModel(config: architecture, seed: 1).network.usesBatchStatistics ? 1 : threads
+        OpenBLAS.threadCount = threads / engineThreads
         if let saveConfig {
             try architecture.jsonData().write(to: URL(fileURLWithPath: saveConfig))
             return
         }
-        let peak = GEMMTiming.measure(m: 3584, n: 384, k: 192, seconds: 0.5).median
+        let peak = GEMMTiming.measure(m: 3584, n: 384, k: 192, seconds: 0.5).median * Double(engineThreads)
         let probe = try LoadedModel(config: architecture, seed: 1)
         let n = probe.network
         let sample = "one window of \(n.contextLength) + \(n.predictionLength) steps x \(n.channels) channel(s)"
         if !json {
-            print("OpenBLAS \(OpenBLAS.coreName) (\(OpenBLAS.kernelChoice)), \(threads) thread(s); sgemm 3584x384x192: \(String(format: "%.1f", peak)) GFLOP/s")
+            print("OpenBLAS \(OpenBLAS.coreName) (\(OpenBLAS.kernelChoice)); \(engineThreads) engine thread(s) x \(OpenBLAS.threadCount) OpenBLAS thread(s); sgemm 3584x384x192 peak for them: \(String(format: "%.1f", peak)) GFLOP/s")
             print("model: \(architecture.kind.rawValue), \(probe.store.count.grouped) parameters, batch \(batch); a sample is \(sample)")
             print("mode        samples/s   step ms   forward  backward  optimizer   in GEMM  outside GEMM  GFLOP/s  of peak")
         }
         for mode in modes.isEmpty ? Mode.allCases : modes {
-            var timing = try measure(architecture, mode: mode)
+            var timing = try measure(architecture, mode: mode, engineThreads: engineThreads)
             timing.peakGflops = peak
             timing.ofPeak = timing.gemmGflops / peak
             timing.threads = threads
@@ -95,10 +97,10 @@ struct BenchModel: ParsableCommand {
         if !json { print("(GFLOP/s: the step's GEMM FLOPs over the whole step time; of peak: that against the sgemm peak above)") }
     }
 
-    private func measure(_ architecture: ModelConfig, mode: Mode) throws -> Timing {
+    private func measure(_ architecture: ModelConfig, mode: Mode, engineThreads: Int) throws -> Timing {
         let model = try LoadedModel(config: architecture, seed: 1)
         if mode == .finetune { model.network.freezeForFineTuning(model.store) }
-        let engine = Engine(model: model, optimizer: AdamW(parameterCount: model.store.count), batchCapacity: batch, weighted: false, world: nil)
+        let engine = try Engine(model: model, optimizer: AdamW(parameterCount: model.store.count), batchCapacity: batch, weighted: false, world: nil, threads: engineThreads)
         var generator = SplitMix64(seed: 7)
         for i in 0..<(batch * engine.batch.pastCount) { engine.batch.past[i] = generator.nextUnitFloat() }
         for i in 0..<(batch * engine.batch.futureCount) { engine.batch.future[i] = generator.nextUnitFloat() }
@@ -134,8 +136,9 @@ struct BenchModel: ParsableCommand {
         timing.forwardMilliseconds /= n
         timing.backwardMilliseconds /= n
         timing.optimizerMilliseconds /= n
-        timing.gemmMilliseconds = gemm / n * 1e3
-        timing.outsideGemmMilliseconds = (total - gemm) / n * 1e3
+        // With threads the sgemm time adds up over them: per thread it is the share of the wall time.
+        timing.gemmMilliseconds = gemm / Double(engineThreads) / n * 1e3
+        timing.outsideGemmMilliseconds = (total - gemm / Double(engineThreads)) / n * 1e3
         timing.gemmGflops = Double(flops) / total / 1e9
         return timing
     }

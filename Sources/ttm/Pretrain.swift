@@ -1,4 +1,5 @@
 import ArgumentParser
+import BLAS
 import Foundation
 import Models
 import MPI
@@ -24,6 +25,8 @@ struct Pretrain: ParsableCommand {
         let world = try Communicator.world()
         do {
             let settings = try RunConfig.load(config)
+            // Engine threads bring their own parallelism: each calls a single-threaded OpenBLAS.
+            if settings.training.threads > 1 { OpenBLAS.threadCount = 1 }
             let trainer = try Pretrainer(config: settings, world: world, options: .init(resume: resume, debug: debug))
             _ = try trainer.run()
             // Fine-tuning needs no MPI: leave it so that the other ranks can exit now.

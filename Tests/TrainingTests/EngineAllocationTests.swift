@@ -12,7 +12,7 @@ import XCTest
 final class EngineAllocationTests: XCTestCase {
     private func allocationsPerStep(_ config: ModelConfig) throws -> (counts: [Int], losses: [Double]) {
         let model = try LoadedModel(config: config, seed: 5)
-        let engine = Engine(model: model, optimizer: AdamW(parameterCount: model.store.count), batchCapacity: 6, weighted: true, world: nil)
+        let engine = try Engine(model: model, optimizer: AdamW(parameterCount: model.store.count), batchCapacity: 6, weighted: true, world: nil)
         let batch = engine.batch
         for i in 0..<(6 * batch.pastCount) { batch.past[i] = sin(Float(i) * 0.05) + 0.1 * Float(i % 7) }
         for i in 0..<(6 * batch.futureCount) { batch.future[i] = cos(Float(i) * 0.05) }
