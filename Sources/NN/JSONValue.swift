@@ -9,6 +9,10 @@ public enum JSONValue: Codable, Equatable, Sendable, CustomStringConvertible {
     case array([JSONValue])
     case object([String: JSONValue])
 
+    /// A Float as the number it was written as: its shortest decimal form (0.2, not 0.20000000298023224, which is
+    /// what widening the Float to Double would write), so a config written back reads as PyTorch wrote it.
+    public static func float(_ value: Float) -> JSONValue { .number(Double(value.description) ?? Double(value)) }
+
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null }

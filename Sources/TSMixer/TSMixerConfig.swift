@@ -39,7 +39,7 @@ extension TSMixer.Config {
             "dtype": .object(["module": .string("keras"), "class_name": .string("DTypePolicy"),
                               "config": .object(["name": .string("float32")]), "registered_name": .null]),
             "seq_len": .number(Double(seqLen)), "pred_len": .number(Double(predLen)), "n_features": .number(Double(nFeatures)),
-            "n_blocks": .number(Double(nBlocks)), "ff_dim": .number(Double(ffDim)), "dropout": .number(Double(dropout)),
+            "n_blocks": .number(Double(nBlocks)), "ff_dim": .number(Double(ffDim)), "dropout": .float(dropout),
             "use_norm": .bool(useNorm), "norm_affine": .bool(normAffine),
         ]
     }

@@ -92,10 +92,6 @@ extension TTMConfig {
             scaling: try reader.scaling(),
             normEpsilon: Float(try reader.double("norm_eps", default: 1e-5)),
             loss: try reader.enumeration("loss", default: .mse))
-        try validate()  // before anything divides by patch_stride
-        if case .number(let stored)? = fields["num_patches"], Int(stored) != numPatches {
-            throw ConfigError(key: "num_patches", message: "\(source) says \(Int(stored)) but context_length \(contextLength), patch_length \(patchLength) and patch_stride \(patchStride) give \(numPatches)")
-        }
         for (key, value) in fields where !Self.modeledKeys.contains(key) {
             if let allowed = Self.requiredValues[key] {
                 guard allowed.contains(value) else {
@@ -108,7 +104,10 @@ extension TTMConfig {
                 throw ConfigError(key: key, message: "unknown field in \(source)")
             }
         }
-        try validate()
+        try validate()  // before anything divides by patch_stride
+        if case .number(let stored)? = fields["num_patches"], Int(stored) != numPatches {
+            throw ConfigError(key: "num_patches", message: "\(source) says \(Int(stored)) but context_length \(contextLength), patch_length \(patchLength) and patch_stride \(patchStride) give \(numPatches)")
+        }
     }
 
     /// IBM's `config.json` for this architecture: every field PyTorch expects, keys sorted, 2-space indent.
@@ -124,8 +123,8 @@ extension TTMConfig {
             "adaptive_patching_levels": .number(Double(adaptivePatchingLevels)),
             "decoder_num_layers": .number(Double(decoderNumLayers)), "decoder_d_model": .number(Double(decoderDModel)),
             "decoder_mode": .string(decoderMode.rawValue), "mode": .string(mode.rawValue),
-            "gated_attn": .bool(gatedAttention), "dropout": .number(Double(dropout)), "head_dropout": .number(Double(headDropout)),
-            "scaling": scaling == .std ? .string("std") : .bool(false), "norm_eps": .number(Double(normEpsilon)),
+            "gated_attn": .bool(gatedAttention), "dropout": .float(dropout), "head_dropout": .float(headDropout),
+            "scaling": scaling == .std ? .string("std") : .bool(false), "norm_eps": .float(normEpsilon),
             "loss": .string(loss.rawValue), "num_patches": .number(Double(numPatches)),
         ]
         fields.merge(modeled) { _, new in new }
@@ -138,10 +137,11 @@ extension TTMConfig {
 extension ConfigFields {
     func scaling() throws -> TTMConfig.Scaling {
         switch fields["scaling"] {
-        case .string("std")?, nil: return .std
+        // granite-tsfm 0.3.11 builds its std scaler for "std" and for true.
+        case .string("std")?, .bool(true)?, nil: return .std
         case .bool(false)?, .null?: return .none
-        // IBM reads true and "mean" as its mean scaler, which is not implemented here.
-        case let other?: throw ConfigError(key: "scaling", message: "unsupported value \(other) (supported: \"std\", false, null)")
+        // "mean" is IBM's mean scaler, which is not implemented here.
+        case let other?: throw ConfigError(key: "scaling", message: "unsupported value \(other) (supported: \"std\", true, false, null)")
         }
     }
 }

@@ -42,10 +42,18 @@ struct Forecast: ParsableCommand {
 
     func run() throws {
         try AtomicFile.checkOutput(output, overwrite: overwrite, inputs: [input], option: "--output")
-        let loaded = try ModelFolder.load(checkpoint)
+        var loaded = try ModelFolder.load(checkpoint)
+        let (past, columns) = try PastValues.read(input, contextLength: loaded.network.contextLength, timestampColumn: timestampColumn, missing: missing)
+        // A channel-independent model forecasts any number of channels (as PyTorch runs it); one that mixes
+        // channels is refused with the key named.
+        let inputChannels = past.shape[2]
+        if inputChannels != loaded.network.channels {
+            let adapted = try loaded.config.applied(toChannels: inputChannels, what: "\(checkpoint) on \(input)")
+            let (model, fresh) = try loaded.transferred(to: adapted, seed: 0)
+            guard fresh.isEmpty else { throw CleanExit.message("\(checkpoint): tensor \(fresh[0]) does not fit \(inputChannels) channels") }
+            loaded = model
+        }
         let model = loaded.network, store = loaded.store
-        let (past, columns) = try PastValues.read(input, contextLength: model.contextLength, channels: model.channels,
-                                                  timestampColumn: timestampColumn, missing: missing)
         let batch = past.shape[0]
         let inputStride = model.inputCount, outputStride = model.outputCount
         var predictions = [Float](repeating: 0, count: batch * outputStride)
@@ -77,16 +85,15 @@ struct Forecast: ParsableCommand {
 
 /// Past values from .npy or .csv, checked against the model's context and channels.
 enum PastValues {
-    static func read(_ path: String, contextLength: Int, channels: Int, timestampColumn: String?,
+    /// [batch, context, channels] with the channels the input has (the caller fits the model to them).
+    static func read(_ path: String, contextLength: Int, timestampColumn: String?,
                      missing: MissingValuePolicy) throws -> (NumPyArray, [String]) {
         if path.lowercased().hasSuffix(".csv") {
             let table = try SeriesTable.read(csv: path, layout: .init(timestampColumn: timestampColumn), missing: missing)
             guard table.series.count == 1, let series = table.series.first else {
                 throw DataError("\(path): \(table.series.count) series; forecast reads one series from a CSV (use .npy for a batch)")
             }
-            guard table.columns.count == channels else {
-                throw DataError("\(path): \(table.columns.count) value columns (\(table.columns.joined(separator: ", "))), the model takes \(channels) channels")
-            }
+            let channels = table.columns.count
             guard series.length >= contextLength else {
                 throw DataError("\(path): series too short: \(series.length) rows, the model needs context_length \(contextLength)")
             }
@@ -95,9 +102,10 @@ enum PastValues {
         }
         var array = try NumPyArray.read(contentsOf: path)
         if array.shape.count == 2 { array.shape.insert(1, at: 0) }
-        guard array.shape.count == 3, array.shape[1] == contextLength, array.shape[2] == channels else {
-            throw DataError("\(path): shape \(array.shape), the model needs [batch, \(contextLength), \(channels)]")
+        guard array.shape.count == 3, array.shape[1] == contextLength, array.shape[2] >= 1 else {
+            throw DataError("\(path): shape \(array.shape), the model needs [batch, \(contextLength), channels]")
         }
+        let channels = array.shape[2]
         if let bad = array.values.firstIndex(where: { !$0.isFinite }) {
             let perSeries = contextLength * channels
             throw DataError("\(path): non-finite value \(array.values[bad]) at [\(bad / perSeries), \(bad % perSeries / channels), \(bad % channels)]")

@@ -59,6 +59,20 @@ final class BadInputTests: CLITestCase {
         XCTAssertEqual(filled.status, 0, filled.standardError)
     }
 
+    /// A channel-independent model forecasts any channel count (as PyTorch runs it); a mix_channel one is
+    /// refused with the key named.
+    func testForecastAdaptsAChannelIndependentModelToTheInput() throws {
+        let past = folder.appendingPathComponent("one.npy").path
+        try NumPyArray(shape: [2, 64, 1], values: (0..<128).map { sin(Float($0) / 5) }).write(to: past)
+        let output = folder.appendingPathComponent("one-pred.npy").path
+        let result = try TTMProcess.run(["forecast", "--checkpoint", granite, "--input", past, "--output", output])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        XCTAssertEqual(try NumPyArray.read(contentsOf: output).shape, [2, 16, 1])
+        let mixing = shared.appendingPathComponent("fixtures/granite-ttm/small_mixchannel/model").path
+        assertRefused(try TTMProcess.run(["forecast", "--checkpoint", mixing, "--input", past, "--output", folder.appendingPathComponent("m.npy").path]),
+                      mentioning: ["mix_channel", "cannot forecast 1 channels"])
+    }
+
     func testNpyWhoseShapeOverflows() throws {
         let path = folder.appendingPathComponent("overflow.npy").path
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4611686018427387904, 1), }"

@@ -53,7 +53,7 @@ final class ForecastCommandTests: CLITestCase {
         try ("a,b,c\n" + String(repeating: "1,2,3\n", count: 70) + "1,x,3\n").write(toFile: badCell, atomically: true, encoding: .utf8)
         let out = folder.appendingPathComponent("out.npy").path
         let cases: [([String], String)] = [
-            (["--checkpoint", model, "--input", wrongShape, "--output", out], "shape [2, 10, 3], the model needs [batch, 64, 3]"),
+            (["--checkpoint", model, "--input", wrongShape, "--output", out], "shape [2, 10, 3], the model needs [batch, 64, channels]"),
             (["--checkpoint", model, "--input", shortCSV, "--output", out], "series too short: 1 rows"),
             (["--checkpoint", model, "--input", badCell, "--output", out], "line 72, column 'b': 'x' is not a finite number"),
             (["--checkpoint", folder.path, "--input", wrongShape, "--output", out], "no config.json"),

@@ -62,6 +62,22 @@ final class TTMArchitectureTests: XCTestCase {
         XCTAssertTrue(try configError { $0["decoder_mode"] = "sideways" }.contains("'decoder_mode'"))
         XCTAssertTrue(try configError { $0["dropout"] = 1.5 }.contains("'dropout'"))
         XCTAssertEqual(try configError { _ in }, "accepted")
+        // granite-tsfm builds its std scaler for scaling: true.
+        XCTAssertEqual(try configError { $0["scaling"] = true }, "accepted")
+        // An unsupported feature that also changes num_patches is named itself, not as a num_patches mismatch.
+        XCTAssertTrue(try configError { $0["resolution_prefix_tuning"] = true; $0["num_patches"] = 9 }.contains("'resolution_prefix_tuning'"))
+    }
+
+    /// Floats are written as the numbers they are (0.2), not widened to Double (0.20000000298023224).
+    func testConfigFloatsAreWrittenShortest() throws {
+        let config = TTMConfig(contextLength: 64, predictionLength: 16, patchLength: 8, dModel: 16, numLayers: 1, decoderNumLayers: 1,
+                               decoderDModel: 16, dropout: 0.2, headDropout: 0.3)
+        let text = String(decoding: try config.jsonData(), as: UTF8.self)
+        XCTAssertTrue(text.contains("\"dropout\" : 0.2,"), text)
+        XCTAssertTrue(text.contains("\"head_dropout\" : 0.3,"), text)
+        XCTAssertTrue(text.contains("\"norm_eps\" : 1e-05") || text.contains("\"norm_eps\" : 1.0e-05"), text)
+        let back = try TTMConfig(json: config.jsonData())
+        XCTAssertEqual([back.dropout, back.headDropout, back.normEpsilon], [config.dropout, config.headDropout, config.normEpsilon])
     }
 
     /// A checkpoint we write loads back with identical outputs, and holds exactly config.json and
