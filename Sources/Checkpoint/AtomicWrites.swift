@@ -1,8 +1,46 @@
+import Dispatch
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Temporary folders being written right now, removed if the process is told to stop (SIGINT, SIGTERM), so an
+/// interrupted run leaves no hidden `.NAME.partial-PID` folder behind. `installSignalCleanup` arms it.
+public enum PartialOutputs {
+    private static let paths = Mutex<Set<String>>([])
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+
+    static func register(_ path: String) { paths.withLock { _ = $0.insert(path) } }
+    static func unregister(_ path: String) { paths.withLock { _ = $0.remove(path) } }
+
+    /// On SIGINT or SIGTERM: remove the folders being written, then exit with 128 + the signal's number.
+    public static func installSignalCleanup() {
+        for signalNumber in [SIGINT, SIGTERM] {
+            signal(signalNumber, SIG_IGN)  // delivered to the dispatch source instead
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                for path in paths.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: path) }
+                _exit(128 + signalNumber)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    /// Removes `.NAME.partial-PID` and `.NAME.old-PID` siblings of `target` left by processes that no longer run.
+    static func sweepStale(beside target: URL) {
+        let parent = target.deletingLastPathComponent(), name = target.lastPathComponent
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: parent.path) else { return }
+        for entry in entries {
+            for marker in [".\(name).partial-", ".\(name).old-"] where entry.hasPrefix(marker) {
+                guard let pid = Int32(entry.dropFirst(marker.count)), pid != getpid() else { continue }
+                if kill(pid, 0) != 0 && errno == ESRCH { try? FileManager.default.removeItem(at: parent.appendingPathComponent(entry)) }
+            }
+        }
+    }
+}
 
 /// Writing a file so that readers see either the old contents or the complete new ones, never a part. A path
 /// that exists and is not a regular file (`/dev/null`, a pipe) is written as it is: renaming over it would
@@ -72,6 +110,9 @@ public enum AtomicDirectory {
         let parent = target.deletingLastPathComponent()
         let pid = ProcessInfo.processInfo.processIdentifier
         let temporary = parent.appendingPathComponent(".\(target.lastPathComponent).partial-\(pid)")
+        PartialOutputs.sweepStale(beside: target)
+        PartialOutputs.register(temporary.path)
+        defer { PartialOutputs.unregister(temporary.path) }
         do {
             try? manager.removeItem(at: temporary)
             do { try manager.createDirectory(at: temporary, withIntermediateDirectories: false) } catch {

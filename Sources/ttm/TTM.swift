@@ -1,5 +1,6 @@
 import ArgumentParser
 import BLAS
+import Checkpoint
 
 #if canImport(Glibc)
 import Glibc
@@ -19,6 +20,7 @@ struct TTM: ParsableCommand {
             printToStandardError("ttm: note: \(warning)")
         }
         OpenBLAS.shareCoresAmongLocalRanks()
+        PartialOutputs.installSignalCleanup()
         Self.main(nil)
     }
 

@@ -34,4 +34,42 @@ final class PrepareCommandTests: CLITestCase {
         let left = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasSuffix(".csv") }
         XCTAssertEqual(left, [])
     }
+
+    /// A prepare stopped by SIGTERM while it writes leaves neither the output nor a hidden `.NAME.partial-PID`
+    /// folder, and a later run sweeps such a folder left by a process that no longer exists.
+    func testInterruptedPrepareLeavesNothingAndStaleFoldersAreSwept() throws {
+        var csv = "t,a,b\n"
+        csv.reserveCapacity(150_000 * 24)
+        for i in 0..<150_000 { csv += "\(i),\(Double(i % 97) * 0.5),\(Double(i % 13))\n" }
+        let input = folder.appendingPathComponent("long.csv").path
+        try csv.write(toFile: input, atomically: true, encoding: .utf8)
+        let output = folder.appendingPathComponent("out").path
+
+        let process = Process()
+        process.executableURL = try TTMProcess.executable
+        process.arguments = ["prepare", "--input", input, "--output", output]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let partial = { (try? FileManager.default.contentsOfDirectory(atPath: self.folder.path))?.contains { $0.hasPrefix(".out.partial-") } ?? false }
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && !partial() && Date() < deadline { usleep(5_000) }
+        XCTAssertTrue(process.isRunning && partial(), "prepare ended before it was seen writing; the test input is too small")
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 128 + SIGTERM)
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0 != "long.csv" }
+        XCTAssertEqual(left, [], "nothing published, nothing hidden left")
+
+        // A stale folder from a process that no longer runs is swept by the next run into the same output.
+        var stalePID: Int32 = 4_000_000
+        while kill(stalePID, 0) == 0 || errno != ESRCH { stalePID -= 1 }
+        let stale = folder.appendingPathComponent(".out.partial-\(stalePID)").path
+        try FileManager.default.createDirectory(atPath: stale, withIntermediateDirectories: true)
+        let small = folder.appendingPathComponent("small.csv").path
+        try "t,a\n" .appending((0..<50).map { "\($0),\($0)" }.joined(separator: "\n") + "\n").write(toFile: small, atomically: true, encoding: .utf8)
+        let result = try TTMProcess.run(["prepare", "--input", small, "--output", output])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stale), "stale partial folder swept")
+    }
 }
