@@ -32,6 +32,28 @@ struct PrepareCommand: ParsableCommand {
         if let horizon, horizon < 1 { throw ValidationError("--horizon must be at least 1") }
     }
 
+    /// A split the protocol asks for but that is empty in every series is an error (rows: ends beyond the
+    /// data); splits clipped or emptied in some series only are reported, never passed over in silence.
+    func checkSplits(_ table: SeriesTable, _ splitProtocol: SplitProtocol) throws {
+        let ends = table.series.map { splitProtocol.ends(length: $0.length) }
+        let requested: (validation: Bool, test: Bool) = switch splitProtocol {
+        case .ratio(_, let v, let t): (v > 0, t > 0)
+        case .rows(let a, let b, let c): (b > a, c > b)
+        }
+        let longest = table.series.map(\.length).max() ?? 0
+        for (name, wanted, empty) in [("validation", requested.validation, ends.filter { $0.1 <= $0.0 }.count),
+                                      ("test", requested.test, ends.filter { $0.2 <= $0.1 }.count)] where wanted && empty > 0 {
+            if empty == ends.count {
+                throw DataError("\(input): --split \(splitProtocol) leaves the \(name) split empty in every series (the longest has \(longest) rows)")
+            }
+            print("prepare: note: the \(name) split is empty in \(empty) of \(ends.count) series (too short for --split \(splitProtocol))")
+        }
+        if case .rows(_, _, let testEnd) = splitProtocol {
+            let clipped = table.series.filter { $0.length < testEnd }.count
+            if clipped > 0 { print("prepare: note: \(clipped) of \(ends.count) series end before row \(testEnd) (the --split test end); their splits were clipped to their length") }
+        }
+    }
+
     func run() throws {
         let splitProtocol = try SplitProtocol(parsing: split)
         let list: (String?) -> [String]? = { $0.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } }
@@ -48,6 +70,7 @@ struct PrepareCommand: ParsableCommand {
             }
             if !short.isEmpty { print("prepare: \(short.count) series shorter than one training window (\(window) rows) will be skipped by training") }
         }
+        try checkSplits(table, splitProtocol)
         let report = try Prepare.write(table, source: input, output: output, options: options)
         print("prepare: \(report.series) series, \(report.rows) rows, \(report.channels.count) channels (\(report.channels.joined(separator: ", "))) -> \(report.shards) shard(s) in \(output)")
         if !report.droppedForMissingValues.isEmpty {

@@ -18,6 +18,9 @@ final class PrepareCommandTests: CLITestCase {
         try "date,a\n1,1\n2,2\n3,3\n".write(toFile: short, atomically: true, encoding: .utf8)
         let bad = folder.appendingPathComponent("bad.csv").path
         try "date,a\n1,1\n2,oops\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        var long = "date,a\n"
+        for t in 0..<150 { long += "\(t),\(t % 9)\n" }
+        try long.write(toFile: folder.appendingPathComponent("long.csv").path, atomically: true, encoding: .utf8)
         let out = folder.appendingPathComponent("out").path
         let cases: [([String], String)] = [
             (["--input", short, "--output", out, "--horizon", "4"], "all 1 series are too short for one training window of 4 rows"),
@@ -25,6 +28,8 @@ final class PrepareCommandTests: CLITestCase {
             (["--input", short, "--output", out, "--split", "thirds"], "--split 'thirds'"),
             (["--input", short, "--output", out, "--missing", "guess"], "The value 'guess' is invalid for '--missing <missing>'. Please provide one of 'error', 'ffill' or 'drop'"),
             (["--input", short, "--output", out, "--target-columns", "zz"], "no column 'zz'"),
+            (["--input", bad.replacingOccurrences(of: "bad.csv", with: "long.csv"), "--output", out, "--split", "rows:100,200,300"],
+             "--split rows:100,200,300 leaves the test split empty in every series (the longest has 150 rows)"),
         ]
         for (arguments, message) in cases {
             let result = try TTMProcess.run(["prepare"] + arguments)
