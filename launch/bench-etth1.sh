@@ -15,9 +15,11 @@ ttm="$(swift build -c release --show-bin-path)/ttm"
 rm -rf data/etth1
 "$ttm" prepare --input "$csv" --output data/etth1 --split ett-hourly --context 512 --horizon 96
 # A benchmark starts from nothing: remove what an earlier run of this config left.
+# Only relative paths inside this checkout are removed (never /dev/null or anything outside).
 for key in directory output metrics; do
     path=$(awk -v k="$key:" '$1 == k {print $2; exit}' "$config")
-    [ -n "$path" ] && rm -rf "$path"
+    case "$path" in ""|/*|*..*) continue ;; esac
+    rm -rf -- "$path"
 done
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 mpirun -np 2 --mca btl vader,self --mca oob_tcp_if_include lo --bind-to none -x OPENBLAS_NUM_THREADS=1 \
