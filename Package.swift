@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TTM", "TSMixer", "Corpus", "NN", "Checkpoint", "Optimizers", "AllocationCounter"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "HDF5", "CHDF5"]),
-        .testTarget(name: "TTMTests", dependencies: ["TTM", "NN", "Optimizers", "Checkpoint"]),
+        .testTarget(name: "TTMTests", dependencies: ["TTM", "Models", "NN", "Optimizers", "Checkpoint"]),
         // Runs the built `ttm` executable; depending on it makes `swift test` build it first.
         .testTarget(name: "CLITests", dependencies: ["ttm", "BLAS", "Checkpoint"]),
     ]

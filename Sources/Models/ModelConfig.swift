@@ -27,15 +27,6 @@ public enum ModelConfig: Equatable, Sendable {
         }
     }
 
-    /// The architecture of a built model.
-    public init(of model: any Forecaster) {
-        switch model {
-        case let m as TTMModel: self = .ttm(m.config)
-        case let m as TSMixer: self = .tsmixer(m.config)
-        default: preconditionFailure("ModelConfig does not know the model kind '\(model.kind)'")
-        }
-    }
-
     public var channels: Int {
         switch self {
         case .ttm(let c): c.numInputChannels

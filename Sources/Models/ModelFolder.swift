@@ -12,11 +12,16 @@ public struct LoadedModel {
 
     /// A fresh model of `config`, parameters drawn from `seed`.
     public init(config: ModelConfig, seed: UInt64) throws {
+        try self.init(config: config)
+        network.initialize(store, seed: seed)
+    }
+
+    /// The model of `config` with its parameter arena allocated (all zero), once the arena is known to fit.
+    init(config: ModelConfig) throws {
         self.config = config
         network = try config.build()
         try Self.checkFitsInMemory(network.layout)
         store = ParameterStore(layout: network.layout)
-        network.initialize(store, seed: seed)
     }
 
     /// Training holds four Floats per parameter (value, gradient, two AdamW moments): refuse an architecture
@@ -28,18 +33,23 @@ public struct LoadedModel {
         }
     }
 
-    init(config: ModelConfig, network: any Forecaster, store: ParameterStore) {
-        self.config = config
-        self.network = network
-        self.store = store
-    }
-
     /// This model's weights in a model of another architecture (fewer channels, another decoder mode): every
     /// tensor whose name and shape match is copied; returns the new model and the names that got nothing.
     public func transferred(to other: ModelConfig, seed: UInt64) throws -> (LoadedModel, fresh: [String]) {
         let target = try LoadedModel(config: other, seed: seed)
         let fresh = target.store.copyMatching(from: store)
         return (target, fresh)
+    }
+
+    /// This model for data with `channels` channels: itself when they match; a channel-independent model's
+    /// weights in a model of that width; otherwise an error naming the key (a model that mixes channels).
+    /// `what` names the model and the data in the error.
+    public func fitted(toChannels channels: Int, what: String) throws -> LoadedModel {
+        let target = try config.applied(toChannels: channels, what: what)
+        guard target != config else { return self }
+        let (adapted, fresh) = try transferred(to: target, seed: 0)
+        if let unfit = fresh.first { throw CheckpointError(path: what, message: "tensor \(unfit) does not fit \(channels) channels") }
+        return adapted
     }
 }
 
@@ -64,29 +74,29 @@ public enum ModelFolder {
 
     /// Loads a folder of any kind. Every tensor the architecture needs must be there with its shape, and no other.
     public static func load(_ directory: String) throws -> LoadedModel {
-        let config = try config(at: directory)
-        let network = try config.build()
-        try LoadedModel.checkFitsInMemory(network.layout)
-        let store = ParameterStore(layout: network.layout)
+        let model = try LoadedModel(config: config(at: directory))
+        let store = model.store
         let weights = URL(fileURLWithPath: directory).appendingPathComponent(weightsFile).path
-        try loadWeights(weights, kind: config.kind, into: store)
+        try loadWeights(weights, kind: model.config.kind, into: store)
         // A model with NaN or infinite weights forecasts nothing usable: refuse it by tensor name.
         if let bad = store.layout.views.first(where: { view in UnsafeBufferPointer(start: store.value(view), count: view.count).contains { !$0.isFinite } }) {
             throw CheckpointError(path: weights, message: "tensor '\(bad.name)' holds NaN or infinite values")
         }
-        return LoadedModel(config: config, network: network, store: store)
+        return model
     }
 
+    /// Reads a `model.safetensors` named as `kind`'s reference names its tensors into `store`.
     public static func loadWeights(_ path: String, kind: ModelConfig.Kind, into store: ParameterStore) throws {
+        let file = try SafeTensors.read(contentsOf: path)
         switch kind {
-        case .ttm: try TTMCheckpoint.loadWeights(path, into: store)
-        case .tsmixer: try TSMixerWeights.load(try SafeTensors.read(contentsOf: path), into: store)
+        case .ttm: try TTMWeights.load(file, into: store)
+        case .tsmixer: try TSMixerWeights.load(file, into: store)
         }
     }
 
     public static func weights(_ kind: ModelConfig.Kind, _ store: ParameterStore) -> Data {
         switch kind {
-        case .ttm: SafeTensors.encode(TTMCheckpoint.entries(store))
+        case .ttm: SafeTensors.encode(TTMWeights.entries(store))
         case .tsmixer: SafeTensors.encode(TSMixerWeights.entries(store), metadata: ["format": "keras"])
         }
     }

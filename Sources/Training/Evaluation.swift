@@ -142,14 +142,7 @@ public struct Evaluation: Sendable {
                            batchSize: Int = 128, examples exampleCount: Int = 3) throws -> Evaluation {
         var loaded: [(name: String, model: LoadedModel)] = []
         for path in checkpoints {
-            let base = try ModelFolder.load(path)
-            let config = try base.config.applied(toChannels: corpus.channels, what: path)
-            var model = base
-            if config != base.config {
-                let (adapted, fresh) = try base.transferred(to: config, seed: 0)
-                if let unfit = fresh.first { throw TrainingError("\(path): tensor \(unfit) does not fit \(corpus.channels) channels") }
-                model = adapted
-            }
+            let model = try ModelFolder.load(path).fitted(toChannels: corpus.channels, what: path)
             loaded.append((URL(fileURLWithPath: path).lastPathComponent, model))
         }
         guard let first = loaded.first?.model.network else { throw TrainingError("evaluate: no checkpoint given") }

@@ -42,17 +42,11 @@ struct Forecast: ParsableCommand {
 
     func run() throws {
         try AtomicFile.checkOutput(output, overwrite: overwrite, inputs: [input], option: "--output")
-        var loaded = try ModelFolder.load(checkpoint)
-        let (past, columns) = try PastValues.read(input, contextLength: loaded.network.contextLength, timestampColumn: timestampColumn, missing: missing)
+        let folder = try ModelFolder.load(checkpoint)
+        let (past, columns) = try PastValues.read(input, contextLength: folder.network.contextLength, timestampColumn: timestampColumn, missing: missing)
         // A channel-independent model forecasts any number of channels (as PyTorch runs it); one that mixes
         // channels is refused with the key named.
-        let inputChannels = past.shape[2]
-        if inputChannels != loaded.network.channels {
-            let adapted = try loaded.config.applied(toChannels: inputChannels, what: "\(checkpoint) on \(input)")
-            let (model, fresh) = try loaded.transferred(to: adapted, seed: 0)
-            guard fresh.isEmpty else { throw CleanExit.message("\(checkpoint): tensor \(fresh[0]) does not fit \(inputChannels) channels") }
-            loaded = model
-        }
+        let loaded = try folder.fitted(toChannels: past.shape[2], what: "\(checkpoint) on \(input)")
         let model = loaded.network, store = loaded.store
         let batch = past.shape[0]
         let inputStride = model.inputCount, outputStride = model.outputCount
@@ -69,7 +63,8 @@ struct Forecast: ParsableCommand {
         let horizon = model.predictionLength, channels = model.channels
         let result = NumPyArray(shape: [batch, horizon, channels], values: predictions)
         if output.lowercased().hasSuffix(".csv") {
-            guard batch == 1 else { throw CleanExit.message("--output .csv holds one series; this input has \(batch): use .npy") }
+            // (CleanExit would end with status 0: this is a failure.)
+            guard batch == 1 else { throw DataError("\(output): a .csv output holds one series; this input has \(batch): use .npy") }
             var text = (["step"] + columns).joined(separator: ",") + "\n"
             for step in 0..<horizon {
                 let row = (0..<channels).map { String(predictions[step * channels + $0]) }

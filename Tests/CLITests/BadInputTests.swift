@@ -97,6 +97,9 @@ final class BadInputTests: CLITestCase {
         let replaced = try TTMProcess.run(["forecast", "--checkpoint", granite, "--input", past, "--output", output, "--overwrite"])
         XCTAssertEqual(replaced.status, 0, replaced.standardError)
         XCTAssertEqual(try NumPyArray.read(contentsOf: output).shape, [2, 16, 3])
+        // Two series into a one-series CSV is a failure (it used to end through CleanExit, with status 0).
+        assertRefused(try TTMProcess.run(["forecast", "--checkpoint", granite, "--input", past, "--output", folder.appendingPathComponent("two.csv").path]),
+                      mentioning: ["two.csv: a .csv output holds one series"])
         // Into a folder that does not exist: refused before any work.
         assertRefused(try TTMProcess.run(["evaluate", "--checkpoint", granite, "--data", past, "--report", folder.appendingPathComponent("no/such/report.json").path]),
                       mentioning: ["no/such/report.json", "does not exist"])

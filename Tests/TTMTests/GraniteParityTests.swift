@@ -10,7 +10,7 @@ import XCTest
 final class GraniteParityTests: XCTestCase {
     private func check(_ folder: String) throws {
         let root = Shared.granite(folder)
-        let (model, store) = try TTMCheckpoint.load(root.appendingPathComponent("model").path)
+        let (model, store) = try loadTTM(root.appendingPathComponent("model").path)
         let past = try readFloats(root.appendingPathComponent("past_values.f32"))
         let future = try readFloats(root.appendingPathComponent("future_values.f32"))
         let c = model.config

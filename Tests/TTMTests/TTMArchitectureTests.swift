@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import Models
 import NN
 @testable import TTM
 import XCTest
@@ -83,14 +84,15 @@ final class TTMArchitectureTests: XCTestCase {
     /// A checkpoint we write loads back with identical outputs, and holds exactly config.json and
     /// model.safetensors, the latter laid out as safetensors specifies.
     func testSavedCheckpointLoadsBackIdentically() throws {
-        let (model, store) = try TTMCheckpoint.load(Shared.granite("small_apl2").appendingPathComponent("model").path)
+        let original = try ModelFolder.load(Shared.granite("small_apl2").appendingPathComponent("model").path)
+        let (model, store) = (try XCTUnwrap(original.network as? TTMModel), original.store)
         // Move the weights off the reference values so the round trip is not trivially the fixture.
         for i in 0..<store.count { store.values[i] += Float(i % 7) * 1e-3 }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ttm-ckpt-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        try TTMCheckpoint.save(model, store, to: folder.path)
+        try ModelFolder.save(original, to: folder.path)
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)), ["config.json", "model.safetensors"])
-        let (loaded, loadedStore) = try TTMCheckpoint.load(folder.path)
+        let (loaded, loadedStore) = try loadTTM(folder.path)
         XCTAssertEqual(loaded.config, model.config)
         XCTAssertEqual(Array(UnsafeBufferPointer(start: loadedStore.values, count: store.count)),
                        Array(UnsafeBufferPointer(start: store.values, count: store.count)))
@@ -100,7 +102,7 @@ final class TTMArchitectureTests: XCTestCase {
         let b = past.withUnsafeBufferPointer { Array(UnsafeBufferPointer(start: loaded.forward($0.baseAddress!, batch: 2, mode: .inference, loadedStore), count: 2 * 16 * 3)) }
         XCTAssertEqual(a, b)
         let bytes = try XCTUnwrap(FileManager.default.contents(atPath: folder.appendingPathComponent("model.safetensors").path))
-        XCTAssertEqual(bytes, SafeTensors.encode(TTMCheckpoint.entries(store)))
+        XCTAssertEqual(bytes, SafeTensors.encode(TTMWeights.entries(store)))
         let headerLength = bytes.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
         let header = String(decoding: bytes[8..<(8 + headerLength)], as: UTF8.self)
         XCTAssertTrue(header.hasPrefix("{\"__metadata__\":{\"format\":\"pt\"},\"backbone.encoder.mlp_mixer_encoder.mixers.0.mixer_layers.0.feature_mixer.gating_block.attn_layer.bias\":{\"dtype\":\"F32\",\"shape\":[8],\"data_offsets\":[0,32]}"), String(header.prefix(200)))
@@ -117,10 +119,10 @@ final class TTMArchitectureTests: XCTestCase {
         try FileManager.default.copyItem(at: source.appendingPathComponent("config.json"), to: folder.appendingPathComponent("config.json"))
         try FileManager.default.copyItem(at: Shared.granite("small_apl2").appendingPathComponent("model/model.safetensors"),
                                          to: folder.appendingPathComponent("model.safetensors"))
-        XCTAssertThrowsError(try TTMCheckpoint.load(folder.path)) {
+        XCTAssertThrowsError(try ModelFolder.load(folder.path)) {
             XCTAssertTrue(String(describing: $0).contains("model.safetensors: unexpected tensor"), "\($0)")
         }
-        XCTAssertThrowsError(try TTMCheckpoint.load(folder.appendingPathComponent("nothing").path)) {
+        XCTAssertThrowsError(try ModelFolder.load(folder.appendingPathComponent("nothing").path)) {
             XCTAssertTrue(String(describing: $0).contains("no such checkpoint folder"), "\($0)")
         }
     }

@@ -1,4 +1,7 @@
 import Foundation
+import Models
+import NN
+import TTM
 import XCTest
 
 enum Shared {
@@ -24,4 +27,10 @@ func readFloats(_ url: URL) throws -> [Float] {
 func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
     precondition(a.count == b.count, "length \(a.count) vs \(b.count)")
     return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+}
+
+/// A TTM model folder loaded through the product's `ModelFolder`, as the TTM model and its parameters.
+func loadTTM(_ directory: String) throws -> (model: TTMModel, store: ParameterStore) {
+    let loaded = try ModelFolder.load(directory)
+    return (try XCTUnwrap(loaded.network as? TTMModel, "\(directory) holds a \(loaded.config.kind)"), loaded.store)
 }

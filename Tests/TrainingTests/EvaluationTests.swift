@@ -1,5 +1,6 @@
 import Corpus
 import Foundation
+import Models
 import NN
 @testable import Training
 import TTM
@@ -49,7 +50,8 @@ final class EvaluationTests: XCTestCase {
         let corpus = try CorpusReader(folder: folder.appendingPathComponent("d").path)
         let evaluation = try Evaluation.run(checkpoints: [checkpoint], data: corpus, split: .test, seasonPeriod: 24)
 
-        let (model, store) = try TTMCheckpoint.load(checkpoint)
+        let loaded = try ModelFolder.load(checkpoint)
+        let (model, store) = (loaded.network, loaded.store)
         var values = [Float](repeating: 0, count: 200 * 3)
         try values.withUnsafeMutableBufferPointer { try corpus.read(series: 0, row: 0, count: 200, into: $0) }
         var sum = 0.0, count = 0
