@@ -68,10 +68,7 @@ public struct DistributedSampler: Sendable {
     public func globalBatchSize(_ batch: Int) -> Int { min(globalBatch, count - batch * globalBatch) }
 
     /// This rank's share of global batch `batch`: positions within the batch, and so global sample indices.
-    public func localRange(batch: Int) -> Range<Int> {
-        let size = globalBatchSize(batch)
-        return (rank * size / ranks)..<((rank + 1) * size / ranks)
-    }
+    public func localRange(batch: Int) -> Range<Int> { share(of: globalBatchSize(batch), part: rank, parts: ranks) }
 
     /// The epoch's order of windows (build it once per epoch; it is a pure function of seed and epoch).
     public func permutation(epoch: Int) -> EpochPermutation { EpochPermutation(count: count, seed: seed, epoch: epoch) }
@@ -87,4 +84,10 @@ public struct DistributedSampler: Sendable {
         let order = permutation(epoch: epoch)
         return localRange(batch: batch).map { ($0, window(order, batch: batch, position: $0)) }
     }
+}
+
+/// Part `part` of `parts` of 0..<count: [⌊part·count/parts⌋, ⌊(part+1)·count/parts⌋). The parts are contiguous, in
+/// order, differ in size by at most one, and together are 0..<count (how ranks and threads split a batch).
+public func share(of count: Int, part: Int, parts: Int) -> Range<Int> {
+    (part * count / parts)..<((part + 1) * count / parts)
 }

@@ -38,25 +38,23 @@ public final class Engine: @unchecked Sendable {
     public var network: any Forecaster { model.network }
     public var store: ParameterStore { model.store }
 
-    /// Refuses a batch whose window buffers alone (past, future, forecast gradient) would take more than half
-    /// of this machine's memory, naming the config key that set it, before anything is allocated.
-    public static func checkBatchFits(_ windows: Int, of network: any Forecaster, key: String) throws {
-        let bytes = Double(windows) * Double(network.inputCount + 2 * network.outputCount + network.weightCount) * 4
+    /// `threads` splits each batch among that many threads in this process (each with a model replica); a
+    /// model with batch statistics (BatchNorm) takes 1. A `batchCapacity` whose window buffers alone (past,
+    /// future, forecast gradient) would take more than half of this machine's memory is refused before anything
+    /// is allocated, naming `capacityKey`, the config key that set it.
+    public init(model: LoadedModel, optimizer: AdamW, batchCapacity: Int, capacityKey: String = "batch size", weighted: Bool,
+                world: Communicator?, threads: Int = 1) throws {
+        let n = model.network
+        let bytes = Double(batchCapacity) * Double(n.inputCount + 2 * n.outputCount + n.weightCount) * 4
         let memory = Double(ProcessInfo.processInfo.physicalMemory)
         if bytes > memory / 2 {
-            throw ConfigError(key: key, message: "\(windows) windows per batch need \(String(format: "%.1f", bytes / 1e9)) GB for their values alone (activations come on top); this machine has \(String(format: "%.1f", memory / 1e9)) GB")
+            throw ConfigError(key: capacityKey, message: "\(batchCapacity) windows per batch need \(String(format: "%.1f", bytes / 1e9)) GB for their values alone (activations come on top); this machine has \(String(format: "%.1f", memory / 1e9)) GB")
         }
-    }
-
-    /// `threads` splits each batch among that many threads in this process (each with a model replica); a
-    /// model with batch statistics (BatchNorm) takes 1.
-    public init(model: LoadedModel, optimizer: AdamW, batchCapacity: Int, weighted: Bool, world: Communicator?, threads: Int = 1) throws {
         self.model = model
         self.optimizer = optimizer
         self.weighted = weighted
         self.world = world
         statistics = world.flatMap { $0.size > 1 ? RankBatchStatistics($0) : nil }
-        let n = model.network
         batch = WindowBatch(capacity: batchCapacity, context: n.contextLength, horizon: n.predictionLength, channels: n.channels)
         gradient = FloatBuffer(capacity: batchCapacity * n.outputCount)
         guard threads >= 1 else { throw ConfigError(key: "training.threads", message: "must be at least 1, got \(threads)") }
@@ -76,9 +74,11 @@ public final class Engine: @unchecked Sendable {
 
     deinit { threadSums.deallocate() }
 
-    /// Fills the batch with windows `ids` of `source`.
+    /// Fills the batch with windows `ids` of `source` (timed as the step's data phase).
     public func load<Windows: Sequence<Int>>(_ ids: Windows, from source: WindowSource) throws {
+        var clock = ContinuousClock.now
         try source.load(ids, into: batch)
+        timings.data += lap(&clock)
     }
 
     /// One step on the loaded batch (this rank's share of a global batch of `globalBatch` windows, the first
@@ -118,7 +118,7 @@ public final class Engine: @unchecked Sendable {
         // to the main arena in thread order, so a run is reproducible for a given thread count.
         let n = batch.count, count = threads
         DispatchQueue.concurrentPerform(iterations: count) { k in
-            let windows = (k * n / count)..<((k + 1) * n / count)
+            let windows = share(of: n, part: k, parts: count)
             let (network, store) = k == 0 ? (self.network, self.store) : self.replicas[k - 1]
             if k > 0 { store.zeroGradients() }
             var ignored = ContinuousClock.now
@@ -159,11 +159,12 @@ public final class Engine: @unchecked Sendable {
         return sum
     }
 
-    /// The loss numerator of the loaded batch in inference mode (nothing kept for backward).
-    public func lossSum() throws -> Double {
+    /// The loss numerator of the loaded batch, forward only (inference by default; the debug gradient check
+    /// probes a training forward).
+    public func lossSum(mode: ForwardMode = .inference) throws -> Double {
         guard batch.count > 0 else { return 0 }
         let n = network
-        let y = n.forward(batch.past, batch: batch.count, mode: .inference, store)
+        let y = n.forward(batch.past, batch: batch.count, mode: mode, store)
         return n.loss.weightedSum(prediction: y, target: batch.future, weights: weighted ? UnsafePointer(batch.weights) : nil,
                                   samples: batch.count, perSample: n.outputCount, channels: n.channels, scale: 0, gradient: nil)
     }
@@ -175,7 +176,7 @@ public final class Engine: @unchecked Sendable {
         let n = batch.count, count = threads, perSample = network.outputCount
         let gathered = predictions.reserve(max(n, 1) * perSample)
         DispatchQueue.concurrentPerform(iterations: count) { k in
-            let windows = (k * n / count)..<((k + 1) * n / count)
+            let windows = share(of: n, part: k, parts: count)
             guard !windows.isEmpty else { return }
             let (network, store) = k == 0 ? (self.network, self.store) : self.replicas[k - 1]
             let y = network.forward(self.batch.past + windows.lowerBound * self.batch.pastCount, batch: windows.count, mode: .inference, store)

@@ -162,7 +162,7 @@ public struct Evaluation: Sendable {
         var naiveErrors = naive.map { _ in ErrorAccumulator(horizon: horizon, channels: c, trainStd: corpus.trainStd) }
         let batch = WindowBatch(capacity: batchSize, context: context, horizon: horizon, channels: c)
         let perPast = batch.pastCount, perFuture = batch.futureCount
-        let guess = [Float](repeating: 0, count: perFuture)
+        var guess = [Float](repeating: 0, count: perFuture)
         let exampleWindows = Set((0..<exampleCount).map { $0 * max(source.count / exampleCount, 1) }.filter { $0 < source.count })
         var examples: [Int: (past: [Float], actual: [Float], forecasts: [[Float]])] = [:]
         var start = 0
@@ -181,8 +181,7 @@ public struct Evaluation: Sendable {
                     }
                 }
             }
-            var scratch = guess
-            scratch.withUnsafeMutableBufferPointer { out in
+            guess.withUnsafeMutableBufferPointer { out in
                 for slot in 0..<n {
                     for (k, forecast) in naive.enumerated() {
                         forecast.predict(past: batch.past + slot * perPast, context: context, horizon: horizon, channels: c, into: out.baseAddress!)

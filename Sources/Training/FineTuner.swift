@@ -33,10 +33,7 @@ public final class FineTuner {
     /// Builds the fine-tuning model from `base` (channels from the target, and for TTM the decoder mode and head
     /// dropout from the settings), copies every tensor whose name and shape match, and trains.
     public func run(from base: LoadedModel) throws -> Result {
-        if FileManager.default.fileExists(atPath: settings.output) {
-            throw ConfigError(key: "finetune.output", message: "\(settings.output) exists; remove it or choose another path (fine-tuning never replaces a folder)")
-        }
-        let corpus = try CorpusReader(folder: settings.data)
+        let corpus = try Self.openTarget(settings)
         let target = try base.config.forFineTuning(channels: corpus.channels, decoderMode: settings.decoderMode, headDropout: settings.headDropout)
         let (model, fresh) = try base.transferred(to: target, seed: seed)
         let copied = model.store.layout.views.count - fresh.count
@@ -52,10 +49,10 @@ public final class FineTuner {
         guard validation.count > 0 else { throw DataError("finetune.data: no validation windows of \(context + horizon) rows in \(settings.data) (early stopping needs them)") }
         log("finetune: \(settings.data): \(corpus.channels) channels, \(train.count) train / \(validation.count) validation / \(test.count) test windows; copied \(copied) tensors, \(fresh.count) new (\(fresh.prefix(3).joined(separator: ", "))\(fresh.count > 3 ? ", ..." : "")); frozen for fine-tuning, \(model.store.trainableCount) trainable parameters")
 
-        try Engine.checkBatchFits(settings.batchSize, of: model.network, key: "finetune.batch_size")
         let optimizer = AdamW(parameterCount: model.store.count, hyperparameters: .init(learningRate: settings.learningRate, weightDecay: weightDecay))
         // The loss is the evaluation metric's: MSE z-scored with the target's train statistics.
-        let engine = try Engine(model: model, optimizer: optimizer, batchCapacity: settings.batchSize, weighted: true, world: nil)
+        let engine = try Engine(model: model, optimizer: optimizer, batchCapacity: settings.batchSize, capacityKey: "finetune.batch_size",
+                                weighted: true, world: nil)
         let batch = settings.batchSize
         let batches = min((train.count + batch - 1) / batch, settings.maxBatchesPerEpoch ?? Int.max)
         let store = model.store
@@ -93,6 +90,15 @@ public final class FineTuner {
         log(String(format: "finetune: best epoch %d; validation mse %.6f mae %.6f; test mse %@ mae %@ -> %@", best.epoch, validationMetrics.mse, validationMetrics.mae,
                    testMetrics.map { String(format: "%.6f", $0.mse) } ?? "n/a", testMetrics.map { String(format: "%.6f", $0.mae) } ?? "n/a", settings.output))
         return Result(checkpoint: settings.output, epochs: epochsRun, bestEpoch: best.epoch, validation: validationMetrics, test: testMetrics)
+    }
+
+    /// The target dataset, refusing an output path that exists (fine-tuning never replaces a folder). Pretraining
+    /// calls this too, before it trains, so a bad fine-tuning section fails at once rather than after hours.
+    static func openTarget(_ settings: RunConfig.FineTune) throws -> CorpusReader {
+        if FileManager.default.fileExists(atPath: settings.output) {
+            throw ConfigError(key: "finetune.output", message: "\(settings.output) exists; remove it or choose another path (fine-tuning never replaces a folder)")
+        }
+        return try CorpusReader(folder: settings.data)
     }
 
     /// MSE and MAE of every window of `source`, z-scored with the target's train statistics.

@@ -69,11 +69,11 @@ public final class Pretrainer {
         totalSteps = config.training.steps ?? (config.training.epochs! * sampler.batchesPerEpoch)
         schedule = LearningRateSchedule(peak: config.training.learningRate, warmupSteps: config.training.warmupSteps,
                                         totalSteps: totalSteps, kind: config.training.schedule)
-        try Engine.checkBatchFits((config.training.globalBatchSize + world.size - 1) / world.size, of: network, key: "training.global_batch_size")
         let optimizer = AdamW(parameterCount: fresh.store.count, hyperparameters: .init(learningRate: config.training.learningRate,
                                                                                        weightDecay: config.training.weightDecay))
         engine = try Engine(model: fresh, optimizer: optimizer, batchCapacity: (config.training.globalBatchSize + world.size - 1) / world.size,
-                        weighted: config.training.lossSpace == .standardized, world: world, threads: config.training.threads)
+                            capacityKey: "training.global_batch_size", weighted: config.training.lossSpace == .standardized, world: world,
+                            threads: config.training.threads)
         // On resume the metrics file is cut back to the checkpoint's step once that step is known (run()).
         log = try RunLog(enabled: world.isRoot, metricsPath: config.logging.metrics,
                          resumedStep: options.resume ? Self.newestCheckpointStep(config) : nil)
@@ -100,12 +100,7 @@ public final class Pretrainer {
                 }
             }
         }
-        if let finetune = config.finetune {
-            _ = try CorpusReader(folder: finetune.data)
-            if FileManager.default.fileExists(atPath: finetune.output) {
-                throw ConfigError(key: "finetune.output", message: "\(finetune.output) exists; remove it or choose another path (fine-tuning never replaces a folder)")
-            }
-        }
+        if let finetune = config.finetune { _ = try FineTuner.openTarget(finetune) }
     }
 
     /// The step of the newest complete checkpoint a resume would start from (0 when there is none).
@@ -214,12 +209,9 @@ public final class Pretrainer {
     func trainStep(_ step: Int) throws -> (Double, Int) {
         let epoch = step / sampler.batchesPerEpoch, batchIndex = step % sampler.batchesPerEpoch
         let globalBatch = sampler.globalBatchSize(batchIndex)
-        var clock = ContinuousClock.now
         if order?.epoch != epoch { order = (epoch, sampler.permutation(epoch: epoch)) }
         let permutation = order!.permutation, mine = sampler.localRange(batch: batchIndex)
         try engine.load(mine.lazy.map { self.sampler.window(permutation, batch: batchIndex, position: $0) }, from: train)
-        engine.timings.data += (ContinuousClock.now - clock).inSeconds
-        clock = ContinuousClock.now
         let loss = try engine.trainStep(globalBatch: globalBatch, dropout: dropoutContext(step: step),
                                         learningRate: schedule.rate(at: step), clip: config.training.gradientClip)
         return (loss, globalBatch)
@@ -250,7 +242,7 @@ public final class Pretrainer {
         var start = 0
         while start < total {
             let size = min(batch, total - start)
-            let mine = (world.rank * size / world.size)..<((world.rank + 1) * size / world.size)
+            let mine = share(of: size, part: world.rank, parts: world.size)
             try engine.load(mine.lazy.map { permutation[start + $0] }, from: source)
             sum += try engine.lossSum()
             start += size
@@ -274,9 +266,9 @@ public final class Pretrainer {
         let n = engine.batch.count
         let mode = ForwardMode.training(dropoutContext(step: step))
         let count = Double(n * engine.network.outputCount)
-        func loss() throws -> Double { try engine.forwardAndBackward(mode: mode, globalBatch: n) / count }
+        func loss() throws -> Double { try engine.lossSum(mode: mode) / count }
         store.zeroGradients()
-        _ = try loss()
+        _ = try engine.forwardAndBackward(mode: mode, globalBatch: n)
         if let bad = store.layout.views.first(where: { v in UnsafeBufferPointer(start: store.gradient(v), count: v.count).contains { !$0.isFinite } }) {
             throw TrainingError("step \(step): gradient of \(bad.name) is not finite")
         }

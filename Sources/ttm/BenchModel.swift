@@ -100,7 +100,8 @@ struct BenchModel: ParsableCommand {
     private func measure(_ architecture: ModelConfig, mode: Mode, engineThreads: Int) throws -> Timing {
         let model = try LoadedModel(config: architecture, seed: 1)
         if mode == .finetune { model.network.freezeForFineTuning(model.store) }
-        let engine = try Engine(model: model, optimizer: AdamW(parameterCount: model.store.count), batchCapacity: batch, weighted: false, world: nil, threads: engineThreads)
+        let engine = try Engine(model: model, optimizer: AdamW(parameterCount: model.store.count), batchCapacity: batch, capacityKey: "--batch",
+                                weighted: false, world: nil, threads: engineThreads)
         var generator = SplitMix64(seed: 7)
         for i in 0..<(batch * engine.batch.pastCount) { engine.batch.past[i] = generator.nextUnitFloat() }
         for i in 0..<(batch * engine.batch.futureCount) { engine.batch.future[i] = generator.nextUnitFloat() }
