@@ -42,13 +42,28 @@ public enum PartialOutputs {
     }
 }
 
+/// What a path names: nothing, a regular file, a folder, or something else (a device such as /dev/null, a
+/// pipe), which is written in place and never replaced by renaming a file over it.
+public enum PathKind: Sendable {
+    case none, file, folder, special
+
+    public init(_ path: String) {
+        var status = stat()
+        guard stat(path, &status) == 0 else { self = .none; return }
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: self = .file
+        case S_IFDIR: self = .folder
+        default: self = .special
+        }
+    }
+}
+
 /// Writing a file so that readers see either the old contents or the complete new ones, never a part. A path
 /// that exists and is not a regular file (`/dev/null`, a pipe) is written as it is: renaming over it would
 /// replace a device node with a file.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
-        var status = stat()
-        if stat(path, &status) == 0, (status.st_mode & S_IFMT) != S_IFREG {
+        if PathKind(path) == .special {
             guard let handle = FileHandle(forWritingAtPath: path) else {
                 throw CheckpointError(path: path, message: "cannot write: \(String(cString: strerror(errno)))")
             }
@@ -87,8 +102,7 @@ public enum AtomicFile {
         for input in inputs where URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath().path == target {
             throw CheckpointError(path: path, message: "\(option) is also an input; choose another output path")
         }
-        var status = stat()
-        if stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG || (status.st_mode & S_IFMT) == S_IFDIR, !overwrite {
+        if [.file, .folder].contains(PathKind(path)), !overwrite {
             throw CheckpointError(path: path, message: "\(option): exists; give --overwrite to replace it")
         }
         let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path

@@ -103,16 +103,6 @@ public struct RandomStream: Sendable, Hashable {
     /// four per Philox block.
     public func fillUniform(sample: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
         var element = 0
-        while element + 32 <= count {
-            let (a, b, c, d) = Philox.eightBlocks(x: UInt32(truncatingIfNeeded: element >> 2), y: UInt32(truncatingIfNeeded: sample),
-                                                  z: step, w: site, key: key)
-            for block in 0..<8 {  // block j holds elements 4j ... 4j+3
-                let o = out + element + 4 * block
-                o[0] = Philox.unitFloat(a[block]); o[1] = Philox.unitFloat(b[block])
-                o[2] = Philox.unitFloat(c[block]); o[3] = Philox.unitFloat(d[block])
-            }
-            element += 32
-        }
         while element < count {
             let block = Philox.block(
                 counter: SIMD4(UInt32(truncatingIfNeeded: element >> 2), UInt32(truncatingIfNeeded: sample), step, site),

@@ -8,11 +8,10 @@ public final class MixingLayer: SequenceLayer {
     public let config: Config
     public let temporal: TemporalMixing
     public let feature: FeatureMixing
-    /// The output of the last forward, [batch, time, channels] (for locating a NaN).
+    /// The output of the last forward, [batch, time, channels], and its element count (for locating a NaN).
     public private(set) var lastOutput: UnsafePointer<Float>?
-    public private(set) var lastCount = 0
+    public private(set) var count = 0
     private let gradMiddle = FloatBuffer()
-    private var count = 0
 
     public init(_ name: String, config: Config, layout: inout ParameterLayout) {
         self.name = name
@@ -37,7 +36,6 @@ public final class MixingLayer: SequenceLayer {
         count = batch * config.inputSize * config.nSeries
         let y = feature.forward(temporal.forward(x, batch: batch, mode: mode, p), batch: batch, mode: mode, p)
         lastOutput = y
-        lastCount = count
         return y
     }
 

@@ -78,7 +78,7 @@ public final class TSMixer: SequenceLayer {
         let L = config.seqLen, P = config.predLen, N = config.nFeatures
         var result: [(String, UnsafePointer<Float>, Int)] = []
         if revin != nil { result.append(("instance_norm", UnsafePointer(normalizedInput.pointer), batch * L * N)) }
-        for layer in body.layers { if let y = layer.lastOutput { result.append((layer.name, y, layer.lastCount)) } }
+        for layer in body.layers { if let y = layer.lastOutput { result.append((layer.name, y, layer.count)) } }
         result.append((revin == nil ? "output_projection" : "output_projection (after denormalisation)", UnsafePointer(output.pointer), batch * P * N))
         return result
     }

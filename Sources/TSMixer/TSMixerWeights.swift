@@ -14,13 +14,18 @@ public enum TSMixerWeights {
 
     static func isKernel(_ view: ParameterView) -> Bool { view.name.hasSuffix(".weight") && view.shape.count == 2 }
 
+    /// A row-major [rows, cols] matrix as [cols, rows]: between PyTorch's [out, in] and Keras' [in, out] kernels.
+    static func transposed(_ m: [Float], rows: Int, cols: Int) -> [Float] {
+        var t = [Float](repeating: 0, count: m.count)
+        for r in 0..<rows { for c in 0..<cols { t[c * rows + r] = m[r * cols + c] } }
+        return t
+    }
+
     public static func entries(_ store: ParameterStore) -> [SafeTensors.Entry] {
         store.layout.views.map { view in
             guard isKernel(view) else { return .init(name: kerasPath(view.name), shape: view.shape, values: store.array(view)) }
-            let outs = view.shape[0], ins = view.shape[1], w = store.value(view)
-            var kernel = [Float](repeating: 0, count: view.count)
-            for o in 0..<outs { for i in 0..<ins { kernel[i * outs + o] = w[o * ins + i] } }
-            return .init(name: kerasPath(view.name), shape: [ins, outs], values: kernel)
+            return .init(name: kerasPath(view.name), shape: [view.shape[1], view.shape[0]],
+                         values: transposed(store.array(view), rows: view.shape[0], cols: view.shape[1]))
         }
     }
 
@@ -39,9 +44,7 @@ public enum TSMixerWeights {
                 throw CheckpointError(path: file.source, message: "tensor '\(path)' has shape \(tensor.shape), the config needs \(shape)")
             }
             let values = try file.floats(path)
-            guard isKernel(view) else { store.set(view, to: values); continue }
-            let outs = view.shape[0], ins = view.shape[1], w = store.value(view)
-            for i in 0..<ins { for o in 0..<outs { w[o * ins + i] = values[i * outs + o] } }
+            store.set(view, to: isKernel(view) ? transposed(values, rows: shape[0], cols: shape[1]) : values)
         }
     }
 }

@@ -16,9 +16,8 @@ final class RunLog {
         self.metricsPath = metricsPath
         guard enabled, let metricsPath else { metrics = nil; return }
         let url = URL(fileURLWithPath: metricsPath)
-        var status = stat()
-        let exists = stat(metricsPath, &status) == 0
-        if exists && (status.st_mode & S_IFMT) != S_IFREG {
+        let kind = PathKind(metricsPath)
+        if kind == .special {
             guard let handle = FileHandle(forWritingAtPath: metricsPath) else {
                 throw TrainingError("logging.metrics: cannot write to \(metricsPath)")
             }
@@ -28,7 +27,7 @@ final class RunLog {
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             var kept = Data()
-            if let resumedStep, exists {
+            if let resumedStep, kind == .file {
                 let text = try String(contentsOf: url, encoding: .utf8)
                 for line in text.split(separator: "\n") where Self.step(of: line).map({ $0 <= resumedStep }) ?? false {
                     kept.append(Data((line + "\n").utf8))

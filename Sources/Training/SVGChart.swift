@@ -56,8 +56,8 @@ struct SVGChart {
 
 extension Evaluation {
     /// forecast-N.svg for a few windows (channel 0: context tail, actual, each model's forecast) and
-    /// error-by-horizon.svg (MSE per horizon step of every model and baseline). Returns the files written.
-    /// Writes the SVG files into `folder`, which appears whole or not at all; returns their paths.
+    /// error-by-horizon.svg (MSE per horizon step of every model and baseline), written into `folder`, which
+    /// appears whole or not at all. Returns the files written.
     public func writePlots(to folder: String) throws -> [String] {
         var written: [String] = []
         try AtomicDirectory.write(folder) { temporary in

@@ -60,15 +60,15 @@ struct BenchModel: ParsableCommand {
 
     func run() throws {
         let architecture = try architecture()
-        let engineThreads = try LoadedModel(config: architecture, seed: 1).network.usesBatchStatistics ? 1 : threads
-        OpenBLAS.threadCount = threads / engineThreads
         if let saveConfig {
             try architecture.jsonData().write(to: URL(fileURLWithPath: saveConfig))
             return
         }
-        let peak = GEMMTiming.measure(m: 3584, n: 384, k: 192, seconds: 0.5).median * Double(engineThreads)
         let probe = try LoadedModel(config: architecture, seed: 1)
         let n = probe.network
+        let engineThreads = n.usesBatchStatistics ? 1 : threads
+        OpenBLAS.threadCount = threads / engineThreads
+        let peak = GEMMTiming.measure(m: 3584, n: 384, k: 192, seconds: 0.5).median * Double(engineThreads)
         let sample = "one window of \(n.contextLength) + \(n.predictionLength) steps x \(n.channels) channel(s)"
         if !json {
             print("OpenBLAS \(OpenBLAS.coreName) (\(OpenBLAS.kernelChoice)); \(engineThreads) engine thread(s) x \(OpenBLAS.threadCount) OpenBLAS thread(s); sgemm 3584x384x192 peak for them: \(String(format: "%.1f", peak)) GFLOP/s")
