@@ -32,6 +32,13 @@ public final class RevIN {
     public var location: UnsafePointer<Float> { UnsafePointer(mean.pointer) }
     public var scale: UnsafePointer<Float> { UnsafePointer(std.pointer) }
 
+    /// `normalize` into `buffer` (grown as needed); returns the normalised values.
+    public func normalize(_ x: UnsafePointer<Float>, into buffer: FloatBuffer, batch: Int, time: Int, _ p: ParameterStore) -> UnsafePointer<Float> {
+        let y = buffer.reserve(batch * time * channels)
+        normalize(x, y, batch: batch, time: time, p)
+        return UnsafePointer(y)
+    }
+
     public func normalize(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, time: Int, _ p: ParameterStore) {
         self.batch = batch
         self.time = time

@@ -97,13 +97,8 @@ public final class TSMixer: SequenceLayer {
         self.x = x
         self.batch = batch
         let L = config.seqLen, P = config.predLen, N = config.nFeatures
-        var h = x
-        if let revin {
-            let xn = normalizedInput.reserve(batch * L * N)
-            revin.normalize(x, xn, batch: batch, time: L, p)
-            h = UnsafePointer(xn)
-        }
-        h = body.forward(h, batch: batch, mode: mode, p)
+        let scaled = revin?.normalize(x, into: normalizedInput, batch: batch, time: L, p) ?? x
+        let h = body.forward(scaled, batch: batch, mode: mode, p)
         let ht = transposed.reserve(batch * L * N), z = projected.reserve(batch * P * N)
         Permute.swapLastTwo(h, ht, batch: batch, rows: L, cols: N)          // [B, N, L]
         projection.forward(ht, z, rows: batch * N, p)                        // [B, N, P]

@@ -83,12 +83,7 @@ public final class TTMModel {
         self.batch = batch
         let L = config.contextLength, C = config.numInputChannels, N = config.numPatches, P = config.patchLength
         let D = config.dModel, Dd = config.decoderDModel, H = config.predictionLength
-        var x = past
-        if let scaler {
-            let s = scaled.reserve(batch * L * C)
-            scaler.normalize(past, s, batch: batch, time: L, p)
-            x = UnsafePointer(s)
-        }
+        let x = scaler?.normalize(past, into: scaled, batch: batch, time: L, p) ?? past
         // Patches [B, C, N, P] from [B, L, C]; the last N·P steps are used (patch_last).
         let start = L - N * P
         let patched = patches.reserve(batch * C * N * P)
