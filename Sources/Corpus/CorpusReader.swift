@@ -42,6 +42,7 @@ public final class CorpusReader {
         guard !paths.isEmpty else { throw DataError("\(folder): no shard files (\(ShardSchema.filePrefix)*\(ShardSchema.fileSuffix))") }
         var files: [HDF5.File] = [], values: [HDF5.Dataset] = [], series: [SeriesInfo] = []
         var columns: [String]? = nil, context = 0, protocolName = "", mean: [Double] = [], std: [Double] = []
+        var firstFileOfSeries: [String: String] = [:], setSizes: [Int: String] = [:], partNumbers: [Int: String] = [:]
         for (shard, path) in paths.enumerated() {
             let file: HDF5.File
             do { file = try HDF5.File.open(path) } catch let error as HDF5Error {
@@ -79,6 +80,20 @@ public final class CorpusReader {
                       Int(offsets.last!) == data.shape[0], zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 }) else {
                     throw DataError("\(path): offsets, splits and series_ids disagree (corrupt shard)")
                 }
+                // The set must be whole: every file says how many parts there are and which one it is.
+                if file.attributes.contains("shards"), file.attributes.contains("shard") {
+                    let count = Int(try file.attributes.value("shards", as: Int64.self))
+                    let number = Int(try file.attributes.value("shard", as: Int64.self))
+                    setSizes[count] = path
+                    if let twin = partNumbers[number] { throw DataError("\(path): part \(number) of the set, like \(twin): a part is duplicated") }
+                    partNumbers[number] = path
+                }
+                for id in ids {
+                    if let other = firstFileOfSeries[id] {
+                        throw DataError("\(path): series '\(id)' is also in \(other) (series ids must be unique across the shard set)")
+                    }
+                    firstFileOfSeries[id] = path
+                }
                 for i in ids.indices {
                     let length = Int(offsets[i + 1] - offsets[i])
                     let ends = (Int(splits[3 * i]), Int(splits[3 * i + 1]), Int(splits[3 * i + 2]))
@@ -91,6 +106,15 @@ public final class CorpusReader {
                 values.append(data)
             } catch let error as HDF5Error {
                 throw DataError("\(path): corrupt shard: \(error.message)")
+            }
+        }
+        if isDirectory.boolValue {
+            if setSizes.count > 1 {
+                throw DataError("\(folder): the shards disagree on how many parts the set has: \(setSizes.map { "\($0.key) (\($0.value))" }.sorted().joined(separator: ", "))")
+            }
+            if let (count, example) = setSizes.first, count != paths.count || Set(partNumbers.keys) != Set(0..<count) {
+                let missing = (0..<count).filter { partNumbers[$0] == nil }
+                throw DataError("\(folder): \(paths.count) shard file(s) but the set has \(count) parts (\(example))\(missing.isEmpty ? "" : "; missing part(s) \(missing.prefix(10).map(String.init).joined(separator: ", "))"): the folder is incomplete or mixed")
             }
         }
         self.columns = columns ?? []

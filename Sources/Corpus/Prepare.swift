@@ -20,15 +20,17 @@ public struct PrepareOptions: Sendable {
     public var split: SplitProtocol
     public var context: Int
     public var missing: MissingValuePolicy
+    public var gaps: GapPolicy
     /// Upper bound of one shard's value data, in bytes (a longer single series gets a shard of its own).
     public var shardBytes: Int
     public var overwrite: Bool
     public init(layout: SeriesTable.Layout = .init(), split: SplitProtocol = .ratio(train: 0.7, validation: 0.1, test: 0.2),
-                context: Int = 0, missing: MissingValuePolicy = .error, shardBytes: Int = 256 << 20, overwrite: Bool = false) {
+                context: Int = 0, missing: MissingValuePolicy = .error, gaps: GapPolicy = .error, shardBytes: Int = 256 << 20, overwrite: Bool = false) {
         self.layout = layout
         self.split = split
         self.context = context
         self.missing = missing
+        self.gaps = gaps
         self.shardBytes = shardBytes
         self.overwrite = overwrite
     }
@@ -42,13 +44,15 @@ public struct PrepareReport: Sendable {
     public var droppedForMissingValues: [String]
     public var trainMean: [Double]
     public var trainStd: [Double]
+    /// Each distinct series frequency and how many series have it ("" for none).
+    public var frequencies: [(String, Int)]
 }
 
 public enum Prepare {
     /// Reads `csv`, writes shards into `output` atomically: everything is written into a temporary sibling
     /// folder that is renamed to `output` only when complete; on any error it is removed.
     public static func run(csv: String, output: String, options: PrepareOptions) throws -> PrepareReport {
-        let table = try SeriesTable.read(csv: csv, layout: options.layout, missing: options.missing)
+        let table = try SeriesTable.read(csv: csv, layout: options.layout, missing: options.missing, gaps: options.gaps)
         return try write(table, source: csv, output: output, options: options)
     }
 
@@ -90,7 +94,9 @@ public enum Prepare {
         }
         return PrepareReport(series: table.series.count, rows: table.series.reduce(0) { $0 + $1.length }, channels: table.columns,
                              shards: groups.count, droppedForMissingValues: table.droppedForMissingValues,
-                             trainMean: stats.mean, trainStd: stats.std)
+                             trainMean: stats.mean, trainStd: stats.std,
+                             frequencies: Dictionary(grouping: table.series, by: { $0.frequency?.description ?? "" })
+                                .map { ($0.key, $0.value.count) }.sorted { $0.1 > $1.1 })
     }
 
     /// Per-channel mean and population standard deviation over the train rows of every series, two passes in
@@ -142,7 +148,9 @@ public enum Prepare {
         try a.set("split_protocol", to: options.split.description)
         try a.set("context", to: Int64(options.context))
         try a.set("std_kind", to: "population")
+        try a.set("frequencies", to: members.map { table.series[$0].frequency?.description ?? "" })
         try a.set("missing_values", to: options.missing.rawValue)
+        try a.set("gaps", to: options.gaps.rawValue)
         try a.set("source", to: source)
         try a.set("shard", to: Int64(shard))
         try a.set("shards", to: Int64(shards))

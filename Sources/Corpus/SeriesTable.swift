@@ -17,11 +17,14 @@ public struct SeriesTable: Sendable {
         public var timestamps: [String]
         /// Row-major [length, channels].
         public var values: [Float]
+        /// The spacing of the timestamps; nil without a timestamp column or with a single row.
+        public var frequency: Frequency?
         public var length: Int { timestamps.count }
-        public init(id: String, timestamps: [String], values: [Float]) {
+        public init(id: String, timestamps: [String], values: [Float], frequency: Frequency? = nil) {
             self.id = id
             self.timestamps = timestamps
             self.values = values
+            self.frequency = frequency
         }
     }
 
@@ -31,6 +34,8 @@ public struct SeriesTable: Sendable {
     }
 
     public var columns: [String]
+    /// The header of the timestamp column, when there is one.
+    public var timestampColumn: String?
     public var series: [Series]
     /// Ids of series left out by the `drop` policy.
     public var droppedForMissingValues: [String] = []
@@ -48,7 +53,9 @@ public struct SeriesTable: Sendable {
         }
     }
 
-    public static func read(csv path: String, layout: Layout, missing: MissingValuePolicy) throws -> SeriesTable {
+    /// Reads a CSV. Timestamps are parsed (see `Timestamp`), must increase strictly within a series, and set
+    /// the series' frequency; `gaps` says what happens where they skip steps of it.
+    public static func read(csv path: String, layout: Layout, missing: MissingValuePolicy, gaps: GapPolicy = .error) throws -> SeriesTable {
         let file = try CSVFile(path: path)
         let timestampIndex: Int? = try layout.timestampColumn.map { try file.column($0, option: "--timestamp-column") }
             ?? file.header.firstIndex { ["date", "timestamp", "time", "datetime"].contains($0.lowercased()) }
@@ -63,12 +70,27 @@ public struct SeriesTable: Sendable {
         let channels = targetIndices.count
 
         var order: [String] = []
-        var builders: [String: (timestamps: [String], values: [Float], lines: [Int], missing: [Bool])] = [:]
+        var builders: [String: (timestamps: [String], times: [Timestamp], values: [Float], lines: [Int], missing: [Bool])] = [:]
+        var firstTime: (Timestamp, line: Int)? = nil
         for row in file.rows {
             let id = idIndices.map { String(row.fields[$0]) }.joined(separator: "/")
-            if builders[id] == nil { order.append(id); builders[id] = ([], [], [], []) }
-            let timestamp = timestampIndex.map { String(row.fields[$0]).trimmingCharacters(in: .whitespaces) } ?? String(row.line)
-            builders[id]!.timestamps.append(timestamp)
+            if builders[id] == nil { order.append(id); builders[id] = ([], [], [], [], []) }
+            if let timestampIndex {
+                let text = row.fields[timestampIndex].trimmingCharacters(in: .whitespaces)
+                let at = "\(path): line \(row.line), column '\(file.header[timestampIndex])'"
+                guard !text.isEmpty else { throw DataError("\(at): empty timestamp") }
+                guard let time = Timestamp(parsing: Substring(text)) else {
+                    throw DataError("\(at): '\(text)' is not a timestamp (expected ISO 8601 like 2016-07-01T00:00:00Z, 2016-07-01 00:00:00 or 2016-07-01, or an integer step)")
+                }
+                if let (first, line) = firstTime, first.kind != time.kind {
+                    throw DataError("\(at): '\(text)' is \(time.kind == .step ? "a step number" : "a calendar time") but line \(line) holds '\(first.text)'; a column holds one kind")
+                }
+                if firstTime == nil { firstTime = (time, row.line) }
+                builders[id]!.timestamps.append(text)
+                builders[id]!.times.append(time)
+            } else {
+                builders[id]!.timestamps.append(String(row.line))
+            }
             builders[id]!.lines.append(row.line)
             for index in targetIndices {
                 let cell = row.fields[index].trimmingCharacters(in: .whitespaces)
@@ -89,14 +111,15 @@ public struct SeriesTable: Sendable {
         }
 
         var table = SeriesTable(columns: targetIndices.map { file.header[$0] }, series: [])
+        table.timestampColumn = timestampIndex.map { file.header[$0] }
         for id in order {
             var b = builders[id]!
-            var seen: [String: Int] = [:]
-            for (i, timestamp) in b.timestamps.enumerated() {
-                if let earlier = seen[timestamp] {
-                    throw DataError("\(path): line \(b.lines[i]): duplicate timestamp '\(timestamp)'\(id.isEmpty ? "" : " in series '\(id)'") (first at line \(b.lines[earlier]))")
+            let inSeries = id.isEmpty ? "" : " in series '\(id)'"
+            for i in b.times.indices.dropFirst() where b.times[i].value <= b.times[i - 1].value {
+                if b.times[i].value == b.times[i - 1].value {
+                    throw DataError("\(path): line \(b.lines[i]): duplicate timestamp '\(b.timestamps[i])'\(inSeries) (first at line \(b.lines[i - 1]))")
                 }
-                seen[timestamp] = i
+                throw DataError("\(path): line \(b.lines[i]): timestamp '\(b.timestamps[i])'\(inSeries) is earlier than '\(b.timestamps[i - 1])' at line \(b.lines[i - 1]); the rows of a series must be in time order (sort the file by time)")
             }
             if b.missing.contains(true) {
                 if missing == .drop { table.droppedForMissingValues.append(id); continue }
@@ -107,9 +130,47 @@ public struct SeriesTable: Sendable {
                     b.values[i] = b.values[i - channels]
                 }
             }
-            table.series.append(Series(id: id, timestamps: b.timestamps, values: b.values))
+            let frequency = Frequency.infer(b.times)
+            if let frequency, gaps != .ignore {
+                try fillGaps(&b.timestamps, times: b.times, values: &b.values, channels: channels, lines: b.lines,
+                             frequency: frequency, policy: gaps, where: "\(path)", inSeries: inSeries)
+            }
+            table.series.append(Series(id: id, timestamps: b.timestamps, values: b.values, frequency: frequency))
         }
         guard !table.series.isEmpty else { throw DataError("\(path): every series was dropped for missing values") }
         return table
+    }
+
+    /// Checks that every pair of neighbouring timestamps is a whole number of `frequency` steps apart and, for
+    /// `ffill`, inserts the skipped timestamps with the last values. An irregular spacing, or a gap under
+    /// `error`, names the lines on both sides. Filling more rows than the series holds is refused: that is
+    /// no longer the same data.
+    private static func fillGaps(_ timestamps: inout [String], times: [Timestamp], values: inout [Float], channels: Int, lines: [Int],
+                                 frequency: Frequency, policy: GapPolicy, where path: String, inSeries: String) throws {
+        var filledTimestamps: [String] = [], filledValues: [Float] = [], inserted = 0
+        for i in times.indices {
+            if i > 0 {
+                let between = "'\(timestamps[i - 1])' (line \(lines[i - 1])) and '\(timestamps[i])' (line \(lines[i]))\(inSeries)"
+                guard let steps = frequency.steps(from: times[i - 1], to: times[i]) else {
+                    throw DataError("\(path): line \(lines[i]): irregular spacing between \(between): not a whole number of \(frequency), the series' most common spacing (--gaps ignore keeps the rows as they are)")
+                }
+                if steps > 1 {
+                    guard policy == .ffill else {
+                        throw DataError("\(path): line \(lines[i]): \(steps - 1) missing step(s) of \(frequency) between \(between) (--gaps ffill fills them with the last values, --gaps ignore keeps the rows as they are)")
+                    }
+                    inserted += steps - 1
+                    guard inserted <= times.count else {
+                        throw DataError("\(path): line \(lines[i]): filling the gaps\(inSeries) would add \(inserted)+ rows to its \(times.count) (use --gaps ignore, or clean the data)")
+                    }
+                    for k in 1..<steps {
+                        filledTimestamps.append(times[i - 1].advanced(by: k, of: frequency).text)
+                        filledValues += values[((i - 1) * channels)..<(i * channels)]
+                    }
+                }
+            }
+            filledTimestamps.append(timestamps[i])
+            filledValues += values[(i * channels)..<((i + 1) * channels)]
+        }
+        if inserted > 0 { timestamps = filledTimestamps; values = filledValues }
     }
 }

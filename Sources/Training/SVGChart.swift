@@ -11,8 +11,35 @@ struct SVGChart {
     var series: [Series]
     var width = 840.0, height = 360.0
 
+    /// Values that cannot go below zero (an error): the y axis starts at zero rather than below it.
+    var nonNegative = false
+
+    /// About `target` round tick values (1, 2 or 5 times a power of ten apart) covering [low, high], and the
+    /// decimals they need.
+    static func ticks(from low: Double, to high: Double, target: Int = 5) -> (values: [Double], decimals: Int) {
+        guard high > low, (high - low).isFinite else { return ([low], 0) }
+        let raw = (high - low) / Double(target)
+        let power = pow(10, (log10(raw)).rounded(.down))
+        let step = [1.0, 2, 5, 10].map { $0 * power }.min { abs(log($0 / raw)) < abs(log($1 / raw)) }!
+        let first = (low / step).rounded(.up), last = (high / step).rounded(.down)
+        guard first <= last else { return ([low], 0) }
+        let values = stride(from: first, through: last, by: 1).map { $0 * step }
+        return (values, max(0, -Int((log10(step)).rounded(.down))))
+    }
+
+    /// A tick label: fixed decimals, thousands and millions shortened (12k, 3.5M) rather than in e-notation.
+    static func label(_ value: Double, decimals: Int) -> String {
+        let magnitude = abs(value)
+        if magnitude >= 1e6 { return String(format: "%gM", (value / 1e5).rounded() / 10) }
+        if magnitude >= 1e4 { return String(format: "%gk", (value / 100).rounded() / 10) }
+        let text = String(format: "%.\(decimals)f", value)
+        return text == "-" + String(format: "%.\(decimals)f", 0.0) ? String(format: "%.\(decimals)f", 0.0) : text
+    }
+
     func render() -> String {
-        let left = 64.0, right = 250.0, top = 36.0, bottom = 48.0
+        // The legend gets the room its longest name needs (about 7 px a character at 12 px).
+        let longestName = series.map(\.name.count).max() ?? 0
+        let left = 64.0, right = 56.0 + 7.0 * Double(longestName), top = 36.0, bottom = 48.0
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         let xs = series.flatMap(\.x), ys = series.flatMap(\.y).filter(\.isFinite)
         let xMin = xs.min() ?? 0, xMax = max(xs.max() ?? 1, xMin + 1e-9)
@@ -20,9 +47,10 @@ struct SVGChart {
         if yMax - yMin < 1e-9 { yMin -= 0.5; yMax += 0.5 }
         let pad = (yMax - yMin) * 0.05
         yMin -= pad; yMax += pad
+        if nonNegative { yMin = max(yMin, 0) }
+        let yTicks = SVGChart.ticks(from: yMin, to: yMax), xTicks = SVGChart.ticks(from: xMin, to: xMax)
         func px(_ x: Double) -> Double { left + (x - xMin) / (xMax - xMin) * plotWidth }
         func py(_ y: Double) -> Double { top + (1 - (y - yMin) / (yMax - yMin)) * plotHeight }
-        func number(_ v: Double) -> String { abs(v) >= 1000 || (abs(v) < 0.01 && v != 0) ? String(format: "%.2g", v) : String(format: "%.3g", v) }
         func escape(_ text: String) -> String {
             text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
         }
@@ -33,11 +61,12 @@ struct SVGChart {
             <rect x="\(left)" y="\(top)" width="\(plotWidth)" height="\(plotHeight)" fill="none" stroke="#999"/>
 
             """
-        for i in 0...4 {
-            let yv = yMin + (yMax - yMin) * Double(i) / 4, xv = xMin + (xMax - xMin) * Double(i) / 4
+        for yv in yTicks.values {
             svg += "<line x1=\"\(left)\" x2=\"\(left + plotWidth)\" y1=\"\(py(yv))\" y2=\"\(py(yv))\" stroke=\"#eee\"/>\n"
-            svg += "<text x=\"\(left - 6)\" y=\"\(py(yv) + 4)\" text-anchor=\"end\">\(number(yv))</text>\n"
-            svg += "<text x=\"\(px(xv))\" y=\"\(top + plotHeight + 16)\" text-anchor=\"middle\">\(number(xv))</text>\n"
+            svg += "<text x=\"\(left - 6)\" y=\"\(py(yv) + 4)\" text-anchor=\"end\">\(SVGChart.label(yv, decimals: yTicks.decimals))</text>\n"
+        }
+        for xv in xTicks.values {
+            svg += "<text x=\"\(px(xv))\" y=\"\(top + plotHeight + 16)\" text-anchor=\"middle\">\(SVGChart.label(xv, decimals: xTicks.decimals))</text>\n"
         }
         svg += "<text x=\"\(left + plotWidth / 2)\" y=\"\(height - 8)\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
         svg += "<text x=\"14\" y=\"\(top + plotHeight / 2)\" text-anchor=\"middle\" transform=\"rotate(-90 14 \(top + plotHeight / 2))\">\(escape(yLabel))</text>\n"
@@ -90,7 +119,8 @@ extension Evaluation {
             errorSeries.append(.init(name: entry.name, color: SVGChart.palette[k % SVGChart.palette.count],
                                      x: (1...horizon).map(Double.init), y: entry.metrics.perHorizonStep.mse, dashed: k >= models.count))
         }
-        let chart = SVGChart(title: "MSE by horizon step (\(split), z-scored)", xLabel: "horizon step", yLabel: "MSE", series: errorSeries)
+        let chart = SVGChart(title: "MSE by horizon step (\(split), z-scored)", xLabel: "horizon step", yLabel: "MSE", series: errorSeries,
+                             nonNegative: true)
         plots.append(("error-by-horizon.svg", chart.render()))
         return plots
     }

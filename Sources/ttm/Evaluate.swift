@@ -18,6 +18,10 @@ struct Evaluate: ParsableCommand {
     @Option(help: "A prepared folder, or a CSV (prepared on the fly with --csv-split).") var data: String
     @Option(help: "Which split to score: train, validation or test.") var split: Split = .test
     @Option(help: "Split protocol for a CSV given to --data.") var csvSplit: String = "ratio:0.7,0.1,0.2"
+    @Option(help: "Missing values in a CSV given to --data: error (the message names file, line and column), ffill or drop.")
+    var missing: MissingValuePolicy = .error
+    @Option(help: "Skipped timestamps in a CSV given to --data: error (the message names both lines), ffill or ignore.")
+    var gaps: GapPolicy = .error
     @Option(help: "Season length for the seasonal-naive baseline (default: detected from the train rows).") var seasonPeriod: Int?
     @Option(help: "Write the JSON report here.") var report: String?
     @Option(help: "Write SVG plots into this folder.") var plots: String?
@@ -41,7 +45,8 @@ struct Evaluate: ParsableCommand {
             temporary = root
             folder = root.appendingPathComponent("data").path
             let model = try ModelFolder.load(checkpoints[0])
-            _ = try Prepare.run(csv: data, output: folder, options: .init(split: try SplitProtocol(parsing: csvSplit), context: model.network.contextLength))
+            _ = try Prepare.run(csv: data, output: folder, options: .init(split: try SplitProtocol(parsing: csvSplit), context: model.network.contextLength,
+                                                                         missing: missing, gaps: gaps))
         }
         let corpus = try CorpusReader(folder: folder)
         let evaluation = try Evaluation.run(checkpoints: checkpoints, data: corpus, split: split, seasonPeriod: seasonPeriod)

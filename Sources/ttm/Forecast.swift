@@ -35,6 +35,9 @@ struct Forecast: ParsableCommand {
     @Option(help: "Missing values in a CSV input: error (the message names file, line and column) or ffill (carry the last value forward).")
     var missing: MissingValuePolicy = .error
 
+    @Option(help: "Skipped timestamps in a CSV input: error (the message names both lines), ffill (insert them with the last values) or ignore.")
+    var gaps: GapPolicy = .error
+
     func validate() throws {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1 (got \(batchSize))") }
         guard missing != .drop else { throw ValidationError("--missing drop would leave no series to forecast; use error or ffill") }
@@ -43,7 +46,8 @@ struct Forecast: ParsableCommand {
     func run() throws {
         try AtomicFile.checkOutput(output, overwrite: overwrite, inputs: [input], option: "--output")
         let folder = try ModelFolder.load(checkpoint)
-        let (past, columns) = try PastValues.read(input, contextLength: folder.network.contextLength, timestampColumn: timestampColumn, missing: missing)
+        let (past, columns, clock) = try PastValues.read(input, contextLength: folder.network.contextLength, timestampColumn: timestampColumn,
+                                                          missing: missing, gaps: gaps)
         // A channel-independent model forecasts any number of channels (as PyTorch runs it); one that mixes
         // channels is refused with the key named.
         let loaded = try folder.fitted(toChannels: past.shape[2], what: "\(checkpoint) on \(input)")
@@ -65,10 +69,13 @@ struct Forecast: ParsableCommand {
         if output.lowercased().hasSuffix(".csv") {
             // (CleanExit would end with status 0: this is a failure.)
             guard batch == 1 else { throw DataError("\(output): a .csv output holds one series; this input has \(batch): use .npy") }
-            var text = (["step"] + columns).joined(separator: ",") + "\n"
+            // With a timestamp column, each step also gets its time: the last input time plus steps of the
+            // input's frequency, written in the input's style.
+            var text = (["step"] + (clock.map { [$0.column] } ?? []) + columns).joined(separator: ",") + "\n"
             for step in 0..<horizon {
                 let row = (0..<channels).map { String(predictions[step * channels + $0]) }
-                text += "\(step + 1)," + row.joined(separator: ",") + "\n"
+                let time = clock.map { [$0.last.advanced(by: step + 1, of: $0.frequency).text] } ?? []
+                text += ([String(step + 1)] + time + row).joined(separator: ",") + "\n"
             }
             try AtomicFile.write(Data(text.utf8), to: output)
         } else {
@@ -80,11 +87,15 @@ struct Forecast: ParsableCommand {
 
 /// Past values from .npy or .csv, checked against the model's context and channels.
 enum PastValues {
-    /// [batch, context, channels] with the channels the input has (the caller fits the model to them).
+    /// The time of a CSV's last row, its frequency and the column it came from.
+    typealias Clock = (last: Timestamp, frequency: Frequency, column: String)
+
+    /// [batch, context, channels] with the channels the input has (the caller fits the model to them), their
+    /// names, and the clock of a CSV with timestamps.
     static func read(_ path: String, contextLength: Int, timestampColumn: String?,
-                     missing: MissingValuePolicy) throws -> (NumPyArray, [String]) {
+                     missing: MissingValuePolicy, gaps: GapPolicy) throws -> (NumPyArray, [String], Clock?) {
         if path.lowercased().hasSuffix(".csv") {
-            let table = try SeriesTable.read(csv: path, layout: .init(timestampColumn: timestampColumn), missing: missing)
+            let table = try SeriesTable.read(csv: path, layout: .init(timestampColumn: timestampColumn), missing: missing, gaps: gaps)
             guard table.series.count == 1, let series = table.series.first else {
                 throw DataError("\(path): \(table.series.count) series; forecast reads one series from a CSV (use .npy for a batch)")
             }
@@ -93,7 +104,11 @@ enum PastValues {
                 throw DataError("\(path): series too short: \(series.length) rows, the model needs context_length \(contextLength)")
             }
             let last = Array(series.values[((series.length - contextLength) * channels)...])
-            return (NumPyArray(shape: [1, contextLength, channels], values: last), table.columns)
+            var clock: Clock? = nil
+            if let frequency = series.frequency, let column = table.timestampColumn, let time = series.timestamps.last.flatMap({ Timestamp(parsing: Substring($0)) }) {
+                clock = (time, frequency, column)
+            }
+            return (NumPyArray(shape: [1, contextLength, channels], values: last), table.columns, clock)
         }
         var array = try NumPyArray.read(contentsOf: path)
         if array.shape.count == 2 { array.shape.insert(1, at: 0) }
@@ -105,6 +120,6 @@ enum PastValues {
             let perSeries = contextLength * channels
             throw DataError("\(path): non-finite value \(array.values[bad]) at [\(bad / perSeries), \(bad % perSeries / channels), \(bad % channels)]")
         }
-        return (array, (0..<channels).map { "channel_\($0)" })
+        return (array, (0..<channels).map { "channel_\($0)" }, nil)
     }
 }

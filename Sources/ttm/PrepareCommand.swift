@@ -23,6 +23,8 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "Forecast horizon: with it, series too short for one context+horizon training window are counted, and all too short is an error.")
     var horizon: Int?
     @Option(help: "What to do with a missing value: error (the message names file, line and column), ffill (carry the last value forward) or drop (leave the series out).") var missing: MissingValuePolicy = .error
+    @Option(help: "Where timestamps skip steps of the series' frequency: error (the message names both lines), ffill (insert the skipped timestamps with the last values) or ignore (keep the rows as they are).")
+    var gaps: GapPolicy = .error
     @Option(help: "Largest shard, in MB of values.") var shardSizeMb: Double = 256
     @Flag(help: "Replace an existing output folder.") var overwrite = false
 
@@ -60,8 +62,8 @@ struct PrepareCommand: ParsableCommand {
         let options = PrepareOptions(
             layout: .init(timestampColumn: timestampColumn, idColumns: list(idColumns) ?? [], targetColumns: list(targetColumns)),
             split: splitProtocol, context: context ?? (split == "ett-hourly" ? 512 : 0),
-            missing: missing, shardBytes: Int(shardSizeMb * 1_048_576), overwrite: overwrite)
-        let table = try SeriesTable.read(csv: input, layout: options.layout, missing: options.missing)
+            missing: missing, gaps: gaps, shardBytes: Int(shardSizeMb * 1_048_576), overwrite: overwrite)
+        let table = try SeriesTable.read(csv: input, layout: options.layout, missing: options.missing, gaps: options.gaps)
         if let horizon {
             let window = options.context + horizon
             let short = table.series.filter { splitProtocol.ends(length: $0.length).0 < window }
@@ -73,6 +75,8 @@ struct PrepareCommand: ParsableCommand {
         try checkSplits(table, splitProtocol)
         let report = try Prepare.write(table, source: input, output: output, options: options)
         print("prepare: \(report.series) series, \(report.rows) rows, \(report.channels.count) channels (\(report.channels.joined(separator: ", "))) -> \(report.shards) shard(s) in \(output)")
+        let frequencies = report.frequencies.map { $0.0.isEmpty ? "none (\($0.1))" : "\($0.0) (\($0.1))" }
+        print("prepare: frequency \(frequencies.joined(separator: ", "))")
         if !report.droppedForMissingValues.isEmpty {
             print("prepare: dropped \(report.droppedForMissingValues.count) series with missing values: \(report.droppedForMissingValues.prefix(10).joined(separator: ", "))")
         }
@@ -81,3 +85,4 @@ struct PrepareCommand: ParsableCommand {
 }
 
 extension MissingValuePolicy: ExpressibleByArgument {}
+extension GapPolicy: ExpressibleByArgument {}

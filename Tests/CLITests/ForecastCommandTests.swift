@@ -28,7 +28,8 @@ final class ForecastCommandTests: CLITestCase {
         for row in 0..<5 { csv += "2020-01-01 0\(row):00,9,9,9\n" }
         for t in 0..<64 {
             let v = (0..<3).map { String(past.values[(2 * 64 + t) * 3 + $0]) }
-            csv += "2020-01-02 \(t),\(v.joined(separator: ","))\n"
+            let hour = 5 + t
+            csv += String(format: "2020-01-%02d %02d:00", 1 + hour / 24, hour % 24) + ",\(v.joined(separator: ","))\n"
         }
         let input = folder.appendingPathComponent("series.csv").path
         try csv.write(toFile: input, atomically: true, encoding: .utf8)
@@ -36,10 +37,13 @@ final class ForecastCommandTests: CLITestCase {
         let result = try TTMProcess.run(["forecast", "--checkpoint", root.appendingPathComponent("model").path, "--input", input, "--output", out])
         XCTAssertEqual(result.status, 0, result.standardError)
         let lines = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(lines.first, "step,a,b,c")
+        // Each step is stamped with the input's frequency (hourly), after its last row (2020-01-03 20:00).
+        XCTAssertEqual(lines.first, "step,date,a,b,c")
         XCTAssertEqual(lines.count, 17)
+        XCTAssertTrue(lines[1].hasPrefix("1,2020-01-03 21:00,"), String(lines[1]))
+        XCTAssertTrue(lines[16].hasPrefix("16,2020-01-04 12:00,"), String(lines[16]))
         let expected = try NumPyArray.read(contentsOf: root.appendingPathComponent("prediction_outputs.npy").path)
-        let firstStep = lines[1].split(separator: ",").dropFirst().map { Float($0)! }
+        let firstStep = lines[1].split(separator: ",").dropFirst(2).map { Float($0)! }
         for channel in 0..<3 { XCTAssertEqual(firstStep[channel], expected.values[2 * 48 + channel], accuracy: 1e-5) }
     }
 

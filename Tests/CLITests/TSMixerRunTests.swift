@@ -89,7 +89,8 @@ final class TSMixerRunTests: CLITestCase {
         XCTAssertEqual(forecast.status, 0, forecast.standardError)
         let lines = try String(contentsOfFile: prediction, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.count, 1 + 12)
-        XCTAssertEqual(lines[0].split(separator: ",").count, 1 + 7)
+        XCTAssertEqual(lines[0], "step,date,HUFL,HULL,MUFL,MULL,LUFL,LULL,OT")
+        XCTAssertTrue(lines[1].hasPrefix("1,2018-06-26 20:00:00,"), "the hour after ETTh1's last row: \(lines[1])")
 
         // Fine-tuning kept the mixing layers and moved the projection.
         let tuned = try SafeTensors.read(contentsOf: folder.appendingPathComponent("whole/finetuned/model.safetensors").path)

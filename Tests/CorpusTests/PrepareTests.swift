@@ -1,6 +1,7 @@
 import CHDF5
 @testable import Corpus
 import Foundation
+import HDF5
 import XCTest
 
 final class PrepareTests: XCTestCase {
@@ -70,7 +71,7 @@ final class PrepareTests: XCTestCase {
         for (store, item, length) in [("a", "1", 40), ("a", "2", 57), ("b", "1", 23)] {
             for t in 0..<length {
                 let sales = Float(t * 3 + store.count) + 0.25, price = Float(length) - Float(t) * 0.5
-                csv += "\(store),\(item),2021-01-\(t),\(sales),\(price)\n"
+                csv += "\(store),\(item),\(String(format: "2021-01-%02d %02d:00", 1 + t / 24, t % 24)),\(sales),\(price)\n"
                 expected["\(store)/\(item)", default: []].append([sales, price])
             }
         }
@@ -213,6 +214,42 @@ final class PrepareTests: XCTestCase {
             XCTAssertThrowsError(try CorpusReader(folder: path(name)), name) {
                 XCTAssertTrue("\($0)".contains(shard) && "\($0)".contains(expected), "\($0)")
             }
+        }
+    }
+
+    /// A shard set is checked against its own metadata: a part missing or present twice, a part of another set,
+    /// or a series id in two parts is refused naming the folder or the files.
+    func testReaderRefusesIncompleteOrMixedShardSets() throws {
+        let input = try write("id,date,v\n" + ["a", "b", "c"].flatMap { id in (0..<50).map { "\(id),\($0),\($0)" } }.joined(separator: "\n") + "\n", "three.csv")
+        let options = PrepareOptions(layout: .init(idColumns: ["id"]), shardBytes: 200)
+        func fresh(_ name: String) throws -> String {
+            _ = try Prepare.run(csv: input, output: path(name), options: options)
+            XCTAssertEqual(try CorpusReader(folder: path(name)).series.count, 3)
+            return path(name)
+        }
+        let missing = try fresh("missing")
+        try FileManager.default.removeItem(atPath: missing + "/part-00001.h5")
+        XCTAssertThrowsError(try CorpusReader(folder: missing)) {
+            XCTAssertTrue("\($0)".contains("2 shard file(s) but the set has 3 parts") && "\($0)".contains("missing part(s) 1"), "\($0)")
+        }
+        let doubled = try fresh("doubled")
+        try FileManager.default.copyItem(atPath: doubled + "/part-00000.h5", toPath: doubled + "/part-00003.h5")
+        XCTAssertThrowsError(try CorpusReader(folder: doubled)) {
+            XCTAssertTrue("\($0)".contains("part-00003.h5: part 0 of the set, like") && "\($0)".contains("part-00000.h5"), "\($0)")
+        }
+        let twice = try fresh("twice")
+        let file = try HDF5.File.open(twice + "/part-00002.h5", mode: .readWrite)
+        try file.attributes.set("series_ids", to: ["a"])
+        try file.close()
+        XCTAssertThrowsError(try CorpusReader(folder: twice)) {
+            XCTAssertTrue("\($0)".contains("part-00002.h5: series 'a' is also in") && "\($0)".contains("part-00000.h5"), "\($0)")
+        }
+        let foreign = try fresh("foreign")
+        let other = try HDF5.File.open(foreign + "/part-00001.h5", mode: .readWrite)
+        try other.attributes.set("shards", to: Int64(5))
+        try other.close()
+        XCTAssertThrowsError(try CorpusReader(folder: foreign)) {
+            XCTAssertTrue("\($0)".contains("disagree on how many parts"), "\($0)")
         }
     }
 }

@@ -76,4 +76,23 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(plots.count, 4)
         XCTAssertTrue(try String(contentsOfFile: plots.last!, encoding: .utf8).hasPrefix("<svg"))
     }
+
+    /// Plot axes use round ticks (1, 2 or 5 times a power of ten) with the decimals they need, never an
+    /// e-notation label, and an error axis never goes below zero.
+    func testChartTicksAreRound() {
+        let (values, decimals) = SVGChart.ticks(from: -96.5, to: 24.8)
+        XCTAssertEqual(values, [-80, -60, -40, -20, 0, 20])
+        XCTAssertEqual(decimals, 0)
+        let small = SVGChart.ticks(from: 0.013, to: 0.061)
+        XCTAssertEqual(small.values.map { SVGChart.label($0, decimals: small.decimals) }, ["0.02", "0.03", "0.04", "0.05", "0.06"])
+        XCTAssertEqual(SVGChart.label(5300, decimals: 0), "5300")
+        XCTAssertEqual(SVGChart.label(25_000, decimals: 0), "25k")
+        XCTAssertEqual(SVGChart.label(3_500_000, decimals: 0), "3.5M")
+        XCTAssertEqual(SVGChart.label(-0.0001, decimals: 2), "0.00")
+        let chart = SVGChart(title: "t", xLabel: "x", yLabel: "y", series: [.init(name: "m", color: "#000", x: [1, 2, 3], y: [0.01, 0.5, 1])],
+                             nonNegative: true)
+        let svg = chart.render()
+        XCTAssertFalse(svg.contains(">-"), "no negative tick on an error axis")
+        XCTAssertFalse(svg.contains("e+") || svg.contains("e-0"), "no e-notation")
+    }
 }
