@@ -112,6 +112,35 @@ public enum AtomicFile {
     }
 }
 
+extension AtomicFile {
+    /// Whether a folder could be made at `path` (with its missing parents), checked without making anything:
+    /// the nearest existing ancestor must be a writable folder. A check that created the folder would leave it
+    /// behind when a later check refuses the run.
+    public static func checkFolderCreatable(_ path: String, key: String) throws {
+        try checkFolderCreatable(path, for: path, key: key)
+    }
+
+    /// The same check for the folder that is to hold the file or folder `path`.
+    public static func checkParentCreatable(of path: String, key: String) throws {
+        try checkFolderCreatable(URL(fileURLWithPath: path).deletingLastPathComponent().path, for: path, key: key)
+    }
+
+    private static func checkFolderCreatable(_ folder: String, for path: String, key: String) throws {
+        var url = URL(fileURLWithPath: folder).standardizedFileURL
+        while !FileManager.default.fileExists(atPath: url.path), url.path != "/" { url.deleteLastPathComponent() }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CheckpointError(path: path, message: "\(key) cannot be created: \(url.path) is not a folder")
+        }
+        // access() says yes to root everywhere, and /proc refuses even root: make and remove a probe folder.
+        let probe = url.appendingPathComponent(".ttm-probe-\(getpid())").path
+        guard mkdir(probe, 0o700) == 0 else {
+            throw CheckpointError(path: path, message: "\(key) cannot be created in \(url.path): \(String(cString: strerror(errno)))")
+        }
+        rmdir(probe)
+    }
+}
+
 /// Writing a folder so that readers see either no folder (or the old one) or the complete new one: it is built
 /// under a hidden temporary sibling name, every file in it is flushed to disk, and then it is renamed into place,
 /// replacing an existing folder of that name only at that moment. On any error the temporary folder is removed.

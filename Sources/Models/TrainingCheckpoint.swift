@@ -75,7 +75,9 @@ public struct TrainingCheckpoints: Sendable {
 
     /// Writes the checkpoint of `state.step` whole, then removes all but the newest `keep`.
     public func save(_ model: LoadedModel, optimizer: AdamW, state: TrainingState, keep: Int) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
+            throw CheckpointError(path: directory, message: "cannot create the checkpoint folder: \(describe(error))")
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try ModelFolder.save(model, to: path(step: state.step),

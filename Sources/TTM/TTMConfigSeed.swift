@@ -38,6 +38,12 @@ extension TTMConfig {
         if ibm["decoder_d_model"] == nil, let width = ibm["d_model"] { ibm["decoder_d_model"] = width }
         if ibm["patch_stride"] == nil, let patch = ibm["patch_length"] { ibm["patch_stride"] = patch }
         let data = try JSONEncoder().encode(ibm)
-        try self.init(json: data, source: source)
+        do { try self.init(json: data, source: source) } catch let error as ConfigError {
+            // Name the key as the user wrote it.
+            if let written = Self.seedVocabulary.first(where: { $0.value == error.key && fields[$0.key] != nil })?.key {
+                throw ConfigError(key: written, message: error.message)
+            }
+            throw error
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Checkpoint
 import Corpus
 import Foundation
 import Models
@@ -98,6 +99,7 @@ public final class FineTuner {
         if FileManager.default.fileExists(atPath: settings.output) {
             throw ConfigError(key: "finetune.output", message: "\(settings.output) exists; remove it or choose another path (fine-tuning never replaces a folder)")
         }
+        try AtomicFile.checkParentCreatable(of: settings.output, key: "finetune.output")
         return try CorpusReader(folder: settings.data)
     }
 

@@ -89,16 +89,10 @@ public final class Pretrainer {
             if !resume, !existing.complete().isEmpty || FileManager.default.fileExists(atPath: final) {
                 throw CheckpointError(path: directory, message: "checkpointing.directory holds the checkpoints of an earlier run; continue it with --resume, or choose another directory (nothing was changed)")
             }
-            if isRoot {
-                do {
-                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                    let probe = URL(fileURLWithPath: directory).appendingPathComponent(".write-test-\(getpid())")
-                    try Data().write(to: probe)
-                    try FileManager.default.removeItem(at: probe)
-                } catch {
-                    throw CheckpointError(path: directory, message: "checkpointing.directory cannot be written: \(describe(error))")
-                }
-            }
+            if isRoot { try AtomicFile.checkFolderCreatable(directory, key: "checkpointing.directory") }
+        }
+        if isRoot, let metrics = config.logging.metrics, PathKind(metrics) != .special {
+            try AtomicFile.checkParentCreatable(of: metrics, key: "logging.metrics")
         }
         if let finetune = config.finetune { _ = try FineTuner.openTarget(finetune) }
     }

@@ -166,6 +166,10 @@ struct Section {
     func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
 
     mutating func allow(_ names: Set<String>) throws {
+        // `key:` with nothing after it is YAML's null: a forgotten value, not a request for the default.
+        if let empty = values.first(where: { $0.value is NSNull })?.key {
+            throw ConfigError(key: key(empty), message: "has no value in \(source) (give one, or leave the key out for its default)")
+        }
         for name in values.keys.sorted() where !names.contains(name) {
             throw ConfigError(key: key(name), message: "unknown key in \(source) (known: \(names.sorted().joined(separator: ", ")))")
         }
@@ -190,7 +194,9 @@ struct Section {
             switch value {
             case let v as Bool: return .bool(v)
             case let v as Int: return .number(Double(v))
-            case let v as Double: return .number(v)
+            case let v as Double:
+                guard v.isFinite else { throw ConfigError(key: at, message: "must be a finite number, got \(v)") }
+                return .number(v)
             case let v as String: return .string(v)
             case let v as [Any]: return .array(try v.map { try convert($0, at) })
             case let v as [String: Any]: return .object(try v.mapValues { try convert($0, at) })
@@ -258,6 +264,7 @@ struct Section {
     func stringList(_ name: String) throws -> [String] {
         switch values[name] {
         case let text as String: return [text]
+        case let list as [Any] where list.isEmpty: throw ConfigError(key: key(name), message: "is empty; name at least one path")
         case let list as [Any]:
             return try list.map {
                 guard let text = $0 as? String else { throw ConfigError(key: key(name), message: "must be a list of paths, got \($0)") }
