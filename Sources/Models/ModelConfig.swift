@@ -52,9 +52,7 @@ public enum ModelConfig: Equatable, Sendable {
     /// (`class_name: TSMixer`). Anything else is refused naming the key that decided.
     public init(configJSON data: Data, source: String) throws {
         let fields: [String: JSONValue]
-        do { fields = try JSONDecoder().decode([String: JSONValue].self, from: data) } catch {
-            throw ConfigError(key: "(file)", message: "\(source) is not a JSON object: \(error.localizedDescription)")
-        }
+        fields = try JSONValue.object(from: data)
         if TSMixer.Config.isSerializedTSMixer(fields) {
             self = .tsmixer(try TSMixer.Config(serialized: fields, source: source))
         } else if fields["class_name"] != nil {

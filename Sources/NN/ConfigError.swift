@@ -6,5 +6,6 @@ public struct ConfigError: Error, CustomStringConvertible, Sendable {
         self.key = key
         self.message = message
     }
-    public var description: String { "config key '\(key)': \(message)" }
+    /// "(file)" stands for the whole file (it does not parse): the message alone says it.
+    public var description: String { key == "(file)" ? message : "config key '\(key)': \(message)" }
 }

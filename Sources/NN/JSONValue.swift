@@ -47,3 +47,22 @@ public enum JSONValue: Codable, Equatable, Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension JSONValue {
+    /// The top-level object of a JSON document; anything else is a `ConfigError` that says what is wrong in
+    /// words (cut short, a syntax error and where, or a JSON value that is not an object). The caller puts the
+    /// file's path in front.
+    public static func object(from data: Data) throws -> [String: JSONValue] {
+        let parsed: Any
+        do { parsed = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) } catch {
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
+            throw ConfigError(key: "(file)", message: "not valid JSON (\(detail)); a truncated or hand-edited file?")
+        }
+        guard parsed is [String: Any] else {
+            throw ConfigError(key: "(file)", message: "holds a JSON \(parsed is [Any] ? "array" : "value"), not an object")
+        }
+        do { return try JSONDecoder().decode([String: JSONValue].self, from: data) } catch {
+            throw ConfigError(key: "(file)", message: "\(error.localizedDescription)")
+        }
+    }
+}

@@ -66,11 +66,7 @@ extension TTMConfig {
     /// values are errors naming the field.
     public init(json data: Data, source: String = "config.json") throws {
         let fields: [String: JSONValue]
-        do {
-            fields = try JSONDecoder().decode([String: JSONValue].self, from: data)
-        } catch {
-            throw ConfigError(key: "(file)", message: "\(source) is not a JSON object: \(error.localizedDescription)")
-        }
+        fields = try JSONValue.object(from: data)
         let reader = ConfigFields(fields: fields, source: source)
         self.init(
             contextLength: try reader.int("context_length"),

@@ -33,6 +33,7 @@ extension CLITestCase {
         for c in cases {
             let result = try TTMProcess.run(c.arguments)
             let message = result.standardError
+            if ProcessInfo.processInfo.environment["TTM_FUZZ_SHOW"] != nil { print("fuzz: \(c.name): \(message.prefix(300))") }
             XCTAssertEqual(result.status, 1, "\(c.name): exit status \(result.status) (\(c.arguments.joined(separator: " "))): \(message.prefix(600))",
                            file: file, line: line)
             XCTAssertTrue(c.mentioning.contains { message.contains($0) },
