@@ -131,7 +131,7 @@ final class BadInputTests: CLITestCase {
         }
         assertRefused(try TTMProcess.run(["pretrain", "--config", try config("huge-batch", batch: "1000000000000")]), mentioning: ["'training.global_batch_size'", "GB"])
         assertRefused(try TTMProcess.run(["pretrain", "--config", try config("huge-model", model: "context_length: 32, prediction_length: 8, patch_length: 8, hidden_features: 100000000, blocks_per_level: 1, decoder_layers: 1")]),
-                      mentioning: ["'model.d_model'"])
+                      mentioning: ["'model.hidden_features'"])  // the key as written
 
         // Metrics to /dev/null: the run works and the device stays a device.
         let quiet = try TTMProcess.run(["pretrain", "--config", try config("quiet", metrics: "/dev/null")])

@@ -93,7 +93,7 @@ final class ModelFolderTests: XCTestCase {
         XCTAssertTrue(refusal(#"{"model_type": "patchtst", "context_length": 32}"#).contains("'model_type'"))
         XCTAssertTrue(refusal(#"{"class_name": "LSTM", "config": {}}"#).contains("'class_name'"))
         XCTAssertTrue(refusal(#"{"class_name": "TSMixer", "config": {"seq_len": 8, "pred_len": 0}}"#).contains("'config.pred_len'"))
-        XCTAssertTrue(refusal("[1]").contains("not a JSON object"))
+        XCTAssertTrue(refusal("[1]").contains("holds a JSON array, not an object"))
     }
 
     /// A fine-tuned TSMixer keeps its mixing layers (and their moving statistics) and trains the projection.
