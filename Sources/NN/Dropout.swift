@@ -68,6 +68,14 @@ public final class DropoutMask {
     public init() {}
 
     /// dy ⊙ mask in place (nothing when no mask was applied).
+    /// dy ⊙ mask written into `buffer`, or dy itself when nothing was dropped (no pass at all).
+    public func applied(to dy: UnsafePointer<Float>, using buffer: FloatBuffer, count: Int) -> UnsafePointer<Float> {
+        guard applied else { return dy }
+        let out = buffer.reserve(count), m = values.pointer
+        for i in 0..<count { out[i] = dy[i] * m[i] }
+        return UnsafePointer(out)
+    }
+
     public func apply(to dy: UnsafeMutablePointer<Float>, count: Int) {
         guard applied else { return }
         let m = values.pointer

@@ -51,12 +51,13 @@ public struct Linear: Sendable {
               beta: bias == nil ? 0 : 1, c: y, ldc: outFeatures)
     }
 
-    /// dx += dy · W;  dW += dyᵀ · x;  db += Σ_rows dy.  `dx` nil skips the input gradient.
+    /// dx += dy · W (dx = dy · W with `overwritingInput`, sparing the caller a zeroing pass);  dW += dyᵀ · x;
+    /// db += Σ_rows dy.  `dx` nil skips the input gradient.
     public func backward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
-                         rows: Int, _ p: ParameterStore) {
+                         rows: Int, _ p: ParameterStore, overwritingInput: Bool = false) {
         if let dx {
             sgemm(.none, .none, m: rows, n: inFeatures, k: outFeatures,
-                  a: dy, lda: outFeatures, b: p.value(weight), ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
+                  a: dy, lda: outFeatures, b: p.value(weight), ldb: inFeatures, beta: overwritingInput ? 0 : 1, c: dx, ldc: inFeatures)
         }
         if let dW = p.gradientIfNeeded(weight) {
             sgemm(.transposed, .none, m: outFeatures, n: inFeatures, k: rows,

@@ -46,16 +46,15 @@ public final class MLP {
                          context: mode.dropoutContext)
     }
 
-    /// dx += ∂/∂x of ⟨dy, y⟩ given the x of the last forward; parameter gradients accumulate.
+    /// dx += ∂/∂x of ⟨dy, y⟩ given the x of the last forward (dx = … with `overwritingInput`); parameter
+    /// gradients accumulate.
     public func backward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
-                         rows: Int, _ p: ParameterStore) {
+                         rows: Int, _ p: ParameterStore, overwritingInput: Bool = false) {
         let h = fc1.outFeatures, o = fc2.outFeatures
-        let dOut = gradOut.reserve(rows * o)
-        dOut.update(repeating: 0, count: rows * o)
-        dropout2.backward(dy: dy, mask: mask2, dx: dOut, count: rows * o)
+        // Written, not accumulated: no zeroing passes over the two gradient buffers.
+        let dOut = mask2.applied(to: dy, using: gradOut, count: rows * o)
         let dAct = gradHidden.reserve(rows * h)
-        dAct.update(repeating: 0, count: rows * h)
-        fc2.backward(dy: dOut, x: activated.pointer, dx: dAct, rows: rows, p)
+        fc2.backward(dy: dOut, x: activated.pointer, dx: dAct, rows: rows, p, overwritingInput: true)
         // Through dropout 1 and the activation: dPre = dAct ⊙ mask1 ⊙ f'(pre).
         let dPre = gradPre.reserve(rows * h)
         mask1.apply(to: dAct, count: rows * h)
@@ -66,6 +65,6 @@ public final class MLP {
             dPre.update(repeating: 0, count: rows * h)
             activation.backward(dy: dAct, x: hidden.pointer, dx: dPre, count: rows * h)
         }
-        fc1.backward(dy: dPre, x: x, dx: dx, rows: rows, p)
+        fc1.backward(dy: dPre, x: x, dx: dx, rows: rows, p, overwritingInput: overwritingInput)
     }
 }

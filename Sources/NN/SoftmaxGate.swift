@@ -25,7 +25,8 @@ public struct SoftmaxGate: Sendable {
 
     /// dx += dy ⊙ s + (dlogits) W, with dlogits = s ⊙ (dy ⊙ x - Σ (dy ⊙ x ⊙ s)); `scratch` holds dlogits.
     public func backward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, weights s: UnsafePointer<Float>,
-                         dx: UnsafeMutablePointer<Float>?, rows: Int, scratch: FloatBuffer, _ p: ParameterStore) {
+                         dx: UnsafeMutablePointer<Float>?, rows: Int, scratch: FloatBuffer, _ p: ParameterStore,
+                         overwritingInput: Bool = false) {
         let d = features
         let dlogits = scratch.reserve(rows * d)
         for r in 0..<rows {
@@ -35,7 +36,11 @@ public struct SoftmaxGate: Sendable {
             for f in 0..<d { dl[f] = sr[f] * (dl[f] - dot) }
             if let dx {
                 let dxr = dx + r * d
-                for f in 0..<d { dxr[f] += dyr[f] * sr[f] }
+                if overwritingInput {
+                    for f in 0..<d { dxr[f] = dyr[f] * sr[f] }
+                } else {
+                    for f in 0..<d { dxr[f] += dyr[f] * sr[f] }
+                }
             }
         }
         projection.backward(dy: dlogits, x: x, dx: dx, rows: rows, p)

@@ -80,8 +80,27 @@ public final class AdamW {
         let stepSize = lr / correction1
         let p = store.values, g = store.gradients, m = firstMoment, v = secondMoment
         let oneMinusBeta1 = 1 - h.beta1, oneMinusBeta2 = 1 - h.beta2
+        // Sixteen lanes at a time (the scalar loop was not vectorised: the four pointers may alias), then the
+        // tail. Each lane does the scalar loop's operations in the same order, so the results are identical.
+        typealias Lanes = SIMD16<Float>
+        let width = Lanes.scalarCount
         for range in store.trainableRanges {
-            for i in range {
+            var i = range.lowerBound
+            while i + width <= range.upperBound {
+                let gi = UnsafeRawPointer(g + i).loadUnaligned(as: Lanes.self)
+                var pi = UnsafeRawPointer(p + i).loadUnaligned(as: Lanes.self) * decay
+                var mi = UnsafeRawPointer(m + i).loadUnaligned(as: Lanes.self)
+                var vi = UnsafeRawPointer(v + i).loadUnaligned(as: Lanes.self)
+                mi += (gi - mi) * oneMinusBeta1
+                vi = vi * h.beta2 + oneMinusBeta2 * gi * gi
+                let denominator = vi.squareRoot() / correction2Root + h.epsilon
+                pi -= stepSize * (mi / denominator)
+                UnsafeMutableRawPointer(p + i).storeBytes(of: pi, as: Lanes.self)
+                UnsafeMutableRawPointer(m + i).storeBytes(of: mi, as: Lanes.self)
+                UnsafeMutableRawPointer(v + i).storeBytes(of: vi, as: Lanes.self)
+                i += width
+            }
+            for i in i..<range.upperBound {
                 p[i] *= decay
                 m[i] += (g[i] - m[i]) * oneMinusBeta1
                 v[i] = v[i] * h.beta2 + oneMinusBeta2 * g[i] * g[i]

@@ -94,36 +94,34 @@ final class GatedMLPBlock {
     /// dh += ∂⟨dOut, out⟩/∂h for the h of the last forward; parameter gradients accumulate.
     func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
         let count = self.count, rowsK = mixedRows
+        // Gradient buffers with a single writer are written, not zeroed and accumulated into.
         // Undo the final permutation: out = swap(m) ⇒ dm = swap⁻¹(dOut).
-        let dm = gradMixed.reserve(count)
+        var dm = dOut
         if let perm = permutation {
-            dm.update(repeating: 0, count: count)
-            Permute.swapLastTwoAdding(dOut, into: dm, batch: perm.batch, rows: perm.cols, cols: perm.rows)
-        } else {
-            dm.update(from: dOut, count: count)
+            let buffer = gradMixed.reserve(count)
+            Permute.swapLastTwo(dOut, buffer, batch: perm.batch, rows: perm.rows, cols: perm.cols)
+            dm = UnsafePointer(buffer)
         }
         let input = UnsafePointer(permutation == nil ? normOut.pointer : permuted.pointer)
         let dInput = gradIn.reserve(count)
-        dInput.update(repeating: 0, count: count)
         switch (gate, gateFirst) {
         case (let gate?, true):
             let dMid = gradMiddle.reserve(count)
-            dMid.update(repeating: 0, count: count)
-            mlp.backward(dy: dm, x: middle.pointer, dx: dMid, rows: rowsK, p)
-            gate.backward(dy: dMid, x: input, weights: gateWeights.pointer, dx: dInput, rows: rowsK, scratch: scratch, p)
+            mlp.backward(dy: dm, x: middle.pointer, dx: dMid, rows: rowsK, p, overwritingInput: true)
+            gate.backward(dy: dMid, x: input, weights: gateWeights.pointer, dx: dInput, rows: rowsK, scratch: scratch, p,
+                          overwritingInput: true)
         case (let gate?, false):
             let dMid = gradMiddle.reserve(count)
-            dMid.update(repeating: 0, count: count)
-            gate.backward(dy: dm, x: middle.pointer, weights: gateWeights.pointer, dx: dMid, rows: rowsK, scratch: scratch, p)
-            mlp.backward(dy: dMid, x: input, dx: dInput, rows: rowsK, p)
+            gate.backward(dy: dm, x: middle.pointer, weights: gateWeights.pointer, dx: dMid, rows: rowsK, scratch: scratch, p,
+                          overwritingInput: true)
+            mlp.backward(dy: dMid, x: input, dx: dInput, rows: rowsK, p, overwritingInput: true)
         case (nil, _):
-            mlp.backward(dy: dm, x: input, dx: dInput, rows: rowsK, p)
+            mlp.backward(dy: dm, x: input, dx: dInput, rows: rowsK, p, overwritingInput: true)
         }
         var dy = UnsafePointer(dInput)
         if let perm = permutation {
             let back = gradNorm.reserve(count)
-            back.update(repeating: 0, count: count)
-            Permute.swapLastTwoAdding(dInput, into: back, batch: perm.batch, rows: perm.rows, cols: perm.cols)
+            Permute.swapLastTwo(dInput, back, batch: perm.batch, rows: perm.cols, cols: perm.rows)
             dy = UnsafePointer(back)
         }
         norm.backward(dy: dy, dx: dh, rows: count / shape.width, normalized: normHat.pointer, inverseStd: inverseStd.pointer, p)

@@ -159,15 +159,13 @@ public final class TTMModel {
         let L = config.contextLength, C = config.numInputChannels, N = config.numPatches, P = config.patchLength
         let D = config.dModel, Dd = config.decoderDModel, H = config.predictionLength
         let dy = scaler?.denormalizeBackward(dOut: dForecast, into: gradForecast, p) ?? dForecast
+        // Buffers with a single writer are written, not zeroed and accumulated into.
         let dz = gradHead.reserve(batch * C * max(H, N * Dd))
-        dz.update(repeating: 0, count: batch * C * H)
-        Permute.swapLastTwoAdding(dy, into: dz, batch: batch, rows: C, cols: H)
+        Permute.swapLastTwo(dy, dz, batch: batch, rows: H, cols: C)
         let dHeadIn = gradDecoderOut.reserve(batch * C * N * Dd)
-        dHeadIn.update(repeating: 0, count: batch * C * N * Dd)
-        head.backward(dy: dz, x: headInput.pointer, dx: dHeadIn, rows: batch * C, p)
-        let dDecOut = gradHead.reserve(batch * C * max(H, N * Dd))
-        dDecOut.update(repeating: 0, count: batch * C * N * Dd)
-        headDropout.backward(dy: dHeadIn, mask: headMask, dx: dDecOut, count: batch * C * N * Dd)
+        head.backward(dy: dz, x: headInput.pointer, dx: dHeadIn, rows: batch * C, p, overwritingInput: true)
+        // (gradHead held dz, which is spent.)
+        let dDecOut = headMask.applied(to: dHeadIn, using: gradHead, count: batch * C * N * Dd)
         let dDecIn = gradDecoderIn.reserve(batch * C * N * Dd)
         dDecIn.update(repeating: 0, count: batch * C * N * Dd)
         decoder.backward(dDecOut, dh: dDecIn, p)
@@ -177,8 +175,7 @@ public final class TTMModel {
         var upstream = UnsafePointer(dDecIn)
         if let adapter {
             let d: UnsafeMutablePointer<Float>? = backboneFrozen ? nil : gradAdapter.reserve(hidden)
-            d?.update(repeating: 0, count: hidden)
-            adapter.backward(dy: dDecIn, x: backboneOutput!, dx: d, rows: batch * C * N, p)
+            adapter.backward(dy: dDecIn, x: backboneOutput!, dx: d, rows: batch * C * N, p, overwritingInput: true)
             if let d { upstream = UnsafePointer(d) }
         }
         if backboneFrozen { return }
@@ -195,8 +192,7 @@ public final class TTMModel {
             return
         }
         let dPatched = gradPatches.reserve(batch * C * N * P)
-        dPatched.update(repeating: 0, count: batch * C * N * P)
-        patcher.backward(dy: upstream, x: patches.pointer, dx: dPatched, rows: batch * C * N, p)
+        patcher.backward(dy: upstream, x: patches.pointer, dx: dPatched, rows: batch * C * N, p, overwritingInput: true)
         let dScaled = scaler == nil ? dPast : gradScaled.reserve(batch * L * C)
         if scaler != nil { dScaled.update(repeating: 0, count: batch * L * C) }
         let start = L - N * P
