@@ -28,15 +28,28 @@ public enum Philox {
         var c1 = SIMD8<UInt32>(repeating: y), c2 = SIMD8<UInt32>(repeating: z), c3 = SIMD8<UInt32>(repeating: w)
         var k0 = key.x, k1 = key.y
         for _ in 0..<10 {
-            let p0 = SIMD8<UInt64>(truncatingIfNeeded: c0) &* 0xD251_1F53
-            let p1 = SIMD8<UInt64>(truncatingIfNeeded: c2) &* 0xCD9E_8D57
-            let next0 = SIMD8<UInt32>(truncatingIfNeeded: p1 &>> 32) ^ c1 ^ k0
-            let next2 = SIMD8<UInt32>(truncatingIfNeeded: p0 &>> 32) ^ c3 ^ k1
-            (c0, c1, c2, c3) = (next0, SIMD8<UInt32>(truncatingIfNeeded: p1), next2, SIMD8<UInt32>(truncatingIfNeeded: p0))
+            let (hi0, lo0) = multiplyFullWidth(c0, by: 0xD251_1F53)
+            let (hi1, lo1) = multiplyFullWidth(c2, by: 0xCD9E_8D57)
+            (c0, c1, c2, c3) = (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0)
             k0 &+= 0x9E37_79B9
             k1 &+= 0xBB67_AE85
         }
         return (c0, c1, c2, c3)
+    }
+
+    /// The high and low words of each lane times `m`, computed on the eight lanes seen as four 64-bit lanes:
+    /// even lanes (the low halves) and odd lanes (shifted down) each multiply as 32 × 32 → 64 bits (one
+    /// pmuludq), and the halves are put back in place with masks and shifts. Widening eight lanes to UInt64
+    /// and narrowing them back cost more shuffles than the multiplications themselves.
+    @inline(__always)
+    static func multiplyFullWidth(_ a: SIMD8<UInt32>, by m: UInt64) -> (high: SIMD8<UInt32>, low: SIMD8<UInt32>) {
+        let wide = unsafeBitCast(a, to: SIMD4<UInt64>.self)
+        let lowHalf = SIMD4<UInt64>(repeating: 0xFFFF_FFFF)
+        let even = (wide & lowHalf) &* m
+        let odd = (wide &>> 32) &* m
+        let low = (even & lowHalf) | (odd &<< 32)
+        let high = (even &>> 32) | (odd & ~lowHalf)
+        return (unsafeBitCast(high, to: SIMD8<UInt32>.self), unsafeBitCast(low, to: SIMD8<UInt32>.self))
     }
 
     /// A uniform Float in [0, 1) from the top 24 bits of a word (every value exactly representable).

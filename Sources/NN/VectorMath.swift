@@ -3,6 +3,14 @@
 /// keep a loop scalar). Accuracy against the exact functions over their whole float range: `erf` within 3.7e-7
 /// absolute (about 6 ulp near ±1; it rounds to ±1 beyond ±3.92), `exp` within 2 ulp.
 public enum VectorMath {
+    /// Whether the numeric modules were compiled for x86-64-v3 (AVX2, FMA; see Package.swift), so that `ttm`
+    /// can refuse a CPU without them in words rather than by an illegal instruction.
+    #if TTM_X86_64_V3
+    public static let needsAVX2 = true
+    #else
+    public static let needsAVX2 = false
+    #endif
+
     /// erf(x) = x·P(x²)/Q(x²) on |x| ≤ 3.92, ±1 beyond. The coefficients are a rational least-squares fit to
     /// erf(x)/x made for this project (iteratively reweighted for the absolute error of erf, degrees 6 and 5 in x²).
     @inline(__always)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BLAS
 import Checkpoint
+import NN
 
 #if canImport(Glibc)
 import Glibc
@@ -14,6 +15,14 @@ struct TTM: ParsableCommand {
         subcommands: [PrepareCommand.self, Pretrain.self, FineTune.self, Evaluate.self, Forecast.self, Inspect.self, Bench.self])
 
     static func main() {
+        // The numeric modules use AVX2 and FMA (see Package.swift): say so instead of dying of SIGILL.
+        #if arch(x86_64)
+        let flags = OpenBLAS.cpuFlags()
+        if VectorMath.needsAVX2, !flags.isEmpty, !(flags.contains("avx2") && flags.contains("fma")) {
+            printToStandardError("ttm: this build needs a CPU with AVX2 and FMA (x86-64-v3); this one lacks them. Rebuild with TTM_PORTABLE=1 swift build -c release")
+            Glibc.exit(1)
+        }
+        #endif
         // OpenBLAS fixes its kernels when it loads; switch to the right ones before anything else runs.
         OpenBLAS.reexecWithBestKernelsIfNeeded()
         if let warning = OpenBLAS.slowKernelWarning(), isFirstRank {

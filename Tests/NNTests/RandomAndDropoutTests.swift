@@ -12,6 +12,18 @@ final class RandomAndDropoutTests: XCTestCase {
                        SIMD4(0xD16C_FE09, 0x94FD_CCEB, 0x5001_E420, 0x2412_6EA1))
     }
 
+    /// The eight-lane generator (the masks' fast path) equals eight single blocks, with counters and keys whose
+    /// high bits are set (the lane multiplication's hardest case) and a counter that wraps.
+    func testEightLanesEqualEightBlocks() {
+        for (x, key) in [(UInt32(0xFFFF_FFFA), SIMD2<UInt32>(repeating: 0xFFFF_FFFF)), (0x8000_0000, SIMD2(0x1234_5678, 0x9ABC_DEF0)), (7, .zero)] {
+            let (a, b, c, d) = Philox.eightBlocks(x: x, y: 0xFEDC_BA98, z: 0xFFFF_FFFF, w: 3, key: key)
+            for lane in 0..<8 {
+                let expected = Philox.block(counter: SIMD4(x &+ UInt32(lane), 0xFEDC_BA98, 0xFFFF_FFFF, 3), key: key)
+                XCTAssertEqual(SIMD4(a[lane], b[lane], c[lane], d[lane]), expected, "lane \(lane)")
+            }
+        }
+    }
+
     func testUniformsAreInRangeAndFillMatchesSingleDraws() {
         let stream = RandomStream(seed: 0xDEAD_BEEF_1234, step: 9, site: 4)
         let out = FloatBuffer(capacity: 37)
