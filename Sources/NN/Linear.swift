@@ -43,8 +43,12 @@ public struct Linear: Sendable {
     /// y[rows, out] = x[rows, in] · Wᵀ + b
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, _ p: ParameterStore) {
         if let bias {
-            let b = p.value(bias)
-            for r in 0..<rows { (y + r * outFeatures).update(from: b, count: outFeatures) }
+            // A loop, not a memmove call per row: rows are short (8 to a few hundred floats).
+            let b = p.value(bias), n = outFeatures
+            for r in 0..<rows {
+                let row = y + r * n
+                for j in 0..<n { row[j] = b[j] }
+            }
         }
         sgemm(.none, .transposed, m: rows, n: outFeatures, k: inFeatures,
               a: x, lda: inFeatures, b: p.value(weight), ldb: inFeatures,
