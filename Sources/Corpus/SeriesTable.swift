@@ -72,8 +72,20 @@ public struct SeriesTable: Sendable {
         var order: [String] = []
         var builders: [String: (timestamps: [String], times: [Timestamp], values: [Float], lines: [Int], missing: [Bool])] = [:]
         var firstTime: (Timestamp, line: Int)? = nil
+        var firstLineOfId: [String: (line: Int, fields: [Substring])] = [:]
         for row in file.rows {
             let id = idIndices.map { String(row.fields[$0]) }.joined(separator: "/")
+            // "a/b" + "c" and "a" + "b/c" join to the same id: refuse rather than merge two series.
+            if idIndices.count > 1 {
+                let parts = idIndices.map { row.fields[$0] }
+                if let first = firstLineOfId[id] {
+                    guard first.fields == parts else {
+                        throw DataError("\(path): line \(row.line): id columns \(parts.map { "'\($0)'" }.joined(separator: ", ")) and those of line \(first.line) both make the series id '\(id)' (an id value contains '/')")
+                    }
+                } else {
+                    firstLineOfId[id] = (row.line, parts)
+                }
+            }
             if builders[id] == nil { order.append(id); builders[id] = ([], [], [], [], []) }
             if let timestampIndex {
                 let text = row.fields[timestampIndex].trimmingCharacters(in: .whitespaces)

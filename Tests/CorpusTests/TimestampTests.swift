@@ -108,6 +108,9 @@ final class TimestampTests: XCTestCase {
         XCTAssertEqual(try table(irregular, gaps: .ignore).series[0].length, 4)
         // A fill that would invent more rows than the series has is refused.
         assertError("date,v\n1,1\n2,1\n3,1\n1000,1\n", gaps: .ffill, ["would add 996+ rows to its 4"])
+        // Two id pairs that join to the same id are not merged into one series.
+        assertError("a,b,date,v\nx/y,z,1,1\nx,y/z,1,2\n", ids: ["a", "b"],
+                    ["line 3: id columns 'x', 'y/z' and those of line 2 both make the series id 'x/y/z'"])
         // Frequencies are per series.
         let two = try table("id,date,v\na,2020-01-01,1\na,2020-02-01,2\nb,2020-01-01 00:00,1\nb,2020-01-01 00:30,1\n", ids: ["id"])
         XCTAssertEqual(two.series.map { $0.frequency?.description }, ["P1M", "PT30M"])
