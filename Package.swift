@@ -45,6 +45,9 @@ let package = Package(
         .systemLibrary(
             name: "CHDF5", pkgConfig: "hdf5-serial",
             providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "MPI", dependencies: ["CMPI"]),
         .target(name: "HDF5", dependencies: ["CHDF5"]),
@@ -59,7 +62,7 @@ let package = Package(
         .target(name: "TSMixer", dependencies: ["NN", "Checkpoint"], swiftSettings: vectorISA),
         // Every model kind behind one config and one folder format; training checkpoints.
         .target(name: "Models", dependencies: ["NN", "Checkpoint", "Optimizers", "TTM", "TSMixer"]),
-        .target(name: "Corpus", dependencies: ["HDF5", "Checkpoint"]),
+        .target(name: "Corpus", dependencies: ["HDF5", "Checkpoint", "CZlib"]),
         // The engine (one step for every model), pretraining, fine-tuning, evaluation, run configs.
         .target(name: "Training", dependencies: [
             "MPI", "NN", "Optimizers", "Models", "TTM", "Checkpoint", "Corpus",

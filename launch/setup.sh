@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Installs the system libraries ttm links against (Open MPI, OpenBLAS, serial HDF5) when they are missing,
+# Installs the system libraries ttm links against (Open MPI, OpenBLAS, serial HDF5, zlib) when they are missing,
 # then checks that pkg-config can see each one. Safe to run any number of times: it does nothing when all is there.
 set -euo pipefail
 
-packages=(libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev pkg-config)
-pkgconfig_names=(ompi-c openblas hdf5-serial)
+packages=(libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev zlib1g-dev pkg-config)
+pkgconfig_names=(ompi-c openblas hdf5-serial zlib)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -46,4 +46,4 @@ for name in "${pkgconfig_names[@]}"; do
 done
 command -v mpirun >/dev/null 2>&1 || { echo "setup: mpirun not found (package openmpi-bin)" >&2; failed=1; }
 [ "$failed" -eq 0 ] || exit 1
-echo "setup: ok (Open MPI $(pkg-config --modversion ompi-c), OpenBLAS $(pkg-config --modversion openblas), HDF5 $(pkg-config --modversion hdf5-serial))"
+echo "setup: ok (Open MPI $(pkg-config --modversion ompi-c), OpenBLAS $(pkg-config --modversion openblas), HDF5 $(pkg-config --modversion hdf5-serial), zlib $(pkg-config --modversion zlib))"

@@ -14,6 +14,7 @@ static inline hid_t ttm_h5t_native_float(void) { return H5T_NATIVE_FLOAT; }
 static inline hid_t ttm_h5t_native_double(void) { return H5T_NATIVE_DOUBLE; }
 static inline hid_t ttm_h5t_native_int32(void) { return H5T_NATIVE_INT32; }
 static inline hid_t ttm_h5t_native_int64(void) { return H5T_NATIVE_INT64; }
+static inline hid_t ttm_h5t_native_uint8(void) { return H5T_NATIVE_UINT8; }
 static inline hid_t ttm_h5t_c_s1(void) { return H5T_C_S1; }
 static inline unsigned ttm_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
 static inline unsigned ttm_h5f_acc_rdwr(void) { return H5F_ACC_RDWR; }

@@ -2,7 +2,7 @@ import CHDF5
 
 /// Element types stored in our datasets and attributes.
 public enum ElementType: String, Sendable, CustomStringConvertible {
-    case float32, float64, int32, int64
+    case float32, float64, int32, int64, uint8
 
     public var description: String { rawValue }
 
@@ -13,6 +13,7 @@ public enum ElementType: String, Sendable, CustomStringConvertible {
         case .float64: ttm_h5t_native_double()
         case .int32: ttm_h5t_native_int32()
         case .int64: ttm_h5t_native_int64()
+        case .uint8: ttm_h5t_native_uint8()
         }
     }
 
@@ -28,6 +29,7 @@ public enum ElementType: String, Sendable, CustomStringConvertible {
             let signed = H5Tget_sign(type) == H5T_SGN_2
             if signed && size == 4 { return .success(.int32) }
             if signed && size == 8 { return .success(.int64) }
+            if !signed && size == 1 { return .success(.uint8) }
             return .failure(UnsupportedType(text: "\(signed ? "int" : "uint")\(size * 8)"))
         case H5T_STRING: return .failure(UnsupportedType(text: "string"))
         case H5T_COMPOUND: return .failure(UnsupportedType(text: "compound"))
@@ -47,3 +49,4 @@ extension Float: HDF5Scalar { public static var elementType: ElementType { .floa
 extension Double: HDF5Scalar { public static var elementType: ElementType { .float64 } }
 extension Int32: HDF5Scalar { public static var elementType: ElementType { .int32 } }
 extension Int64: HDF5Scalar { public static var elementType: ElementType { .int64 } }
+extension UInt8: HDF5Scalar { public static var elementType: ElementType { .uint8 } }

@@ -5,14 +5,19 @@ import Foundation
 struct PrepareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prepare",
-        abstract: "Turn a CSV of time series into HDF5 shards for training.",
+        abstract: "Turn a CSV of time series (or a folder of images) into HDF5 shards for training.",
         discussion: """
             Wide CSV: a timestamp column and value columns (like ETTh1). Long CSV: id column(s) naming the series, a \
             timestamp column, value columns; many series stacked. The output folder appears only when complete. \
-            The shard layout is described in the README ("HDF5 shard schema").
+            The shard layout is described in the README ("HDF5 shard schema"). With --images instead of --input: \
+            MNIST / Fashion-MNIST IDX files (optionally .gz) or CIFAR-10 binary batches become one images.h5 with \
+            train, validation and test splits (README, "HDF5 image schema").
             """)
 
-    @Option(help: "The CSV file.") var input: String
+    @Option(help: "The CSV file.") var input: String?
+    @Option(help: "A folder of IDX files (MNIST, Fashion-MNIST) or CIFAR-10 batches, or one IDX image file.") var images: String?
+    @Option(help: "With --images: how many of the last training images form the validation split (default: a twelfth, 5000 of 60000).")
+    var validationCount: Int?
     @Option(help: "Output folder for the shards (must not exist unless --overwrite).") var output: String
     @Option(help: "Timestamp column (default: date, timestamp, time or datetime, in any case, when present).") var timestampColumn: String?
     @Option(help: "Comma-separated id columns of a long-format CSV.") var idColumns: String?
@@ -29,6 +34,15 @@ struct PrepareCommand: ParsableCommand {
     @Flag(help: "Replace an existing output folder.") var overwrite = false
 
     func validate() throws {
+        guard (input == nil) != (images == nil) else { throw ValidationError("give exactly one of --input (a CSV) and --images") }
+        if let validationCount, validationCount < 0 { throw ValidationError("--validation-count must not be negative") }
+        if images != nil {
+            let csvOnly = [("--timestamp-column", timestampColumn), ("--id-columns", idColumns), ("--target-columns", targetColumns),
+                           ("--context", context.map(String.init)), ("--horizon", horizon.map(String.init))]
+            if let given = csvOnly.first(where: { $0.1 != nil }) { throw ValidationError("\(given.0) applies to a CSV (--input), not to --images") }
+        } else if validationCount != nil {
+            throw ValidationError("--validation-count applies to --images; a CSV is split by --split")
+        }
         guard shardSizeMb > 0 else { throw ValidationError("--shard-size-mb must be positive") }
         if let context, context < 0 { throw ValidationError("--context must not be negative") }
         if let horizon, horizon < 1 { throw ValidationError("--horizon must be at least 1") }
@@ -57,6 +71,7 @@ struct PrepareCommand: ParsableCommand {
     }
 
     func run() throws {
+        guard let input else { return try prepareImages(images!) }
         let splitProtocol = try SplitProtocol(parsing: split)
         let list: (String?) -> [String]? = { $0.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } }
         let options = PrepareOptions(
@@ -81,6 +96,16 @@ struct PrepareCommand: ParsableCommand {
             print("prepare: dropped \(report.droppedForMissingValues.count) series with missing values: \(report.droppedForMissingValues.prefix(10).joined(separator: ", "))")
         }
         print("prepare: split \(splitProtocol), context \(options.context); train mean \(report.trainMean.map { String(format: "%.4g", $0) }), std (population) \(report.trainStd.map { String(format: "%.4g", $0) })")
+    }
+}
+
+extension PrepareCommand {
+    func prepareImages(_ source: String) throws {
+        let (train, test) = try ImageFiles.read(source)
+        let held = validationCount ?? train.count / 12
+        try ImageShards.write(train: train, test: test, validation: held, source: source, output: output, overwrite: overwrite)
+        let classes = (train.labels?.max()).map { "\($0 + 1) classes" } ?? "no labels"
+        print("prepare: \(train.count - held) train, \(held) validation, \(test?.count ?? 0) test images of \(train.height)x\(train.width)x\(train.channels), \(classes) -> \(output)/\(ImageShards.file)")
     }
 }
 

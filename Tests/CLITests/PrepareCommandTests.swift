@@ -13,6 +13,25 @@ final class PrepareCommandTests: CLITestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/part-00000.h5"))
     }
 
+    /// `--images` on an IDX file (images without labels): the split counts are reported; CSV options and a
+    /// missing source are refused before anything is written.
+    func testPreparesImagesAndRefusesCSVOptionsWithThem() throws {
+        let idx = folder.appendingPathComponent("images-idx3-ubyte").path
+        try Data([0, 0, 8, 3, 0, 0, 0, 24, 0, 0, 0, 3, 0, 0, 0, 3] + (0..<216).map { UInt8($0) }).write(to: URL(fileURLWithPath: idx))
+        let out = folder.appendingPathComponent("images").path
+        let result = try TTMProcess.run(["prepare", "--images", idx, "--output", out, "--validation-count", "4"])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        XCTAssertTrue(result.standardOutput.contains("20 train, 4 validation, 0 test images of 3x3x1, no labels"), result.standardOutput)
+        for (arguments, message) in [(["--images", idx, "--context", "5"], "--context applies to a CSV"),
+                                     (["--images", idx, "--input", idx], "exactly one of --input"),
+                                     (["--images", folder.appendingPathComponent("none").path], "none: no such file or folder")] {
+            let refused = try TTMProcess.run(["prepare", "--output", folder.appendingPathComponent("x").path] + arguments)
+            XCTAssertNotEqual(refused.status, 0)
+            XCTAssertTrue(refused.standardError.contains(message), refused.standardError)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("x").path))
+        }
+    }
+
     func testFailuresExitNonZeroNameTheProblemAndLeaveNothing() throws {
         let short = folder.appendingPathComponent("short.csv").path
         try "date,a\n1,1\n2,2\n3,3\n".write(toFile: short, atomically: true, encoding: .utf8)
