@@ -50,7 +50,7 @@ struct PrepareCommand: ParsableCommand {
 
     /// A split the protocol asks for but that is empty in every series is an error (rows: ends beyond the
     /// data); splits clipped or emptied in some series only are reported, never passed over in silence.
-    func checkSplits(_ table: SeriesTable, _ splitProtocol: SplitProtocol) throws {
+    func checkSplits(_ table: SeriesTable, _ splitProtocol: SplitProtocol, source input: String) throws {
         let ends = table.series.map { splitProtocol.ends(length: $0.length) }
         let requested: (validation: Bool, test: Bool) = switch splitProtocol {
         case .ratio(_, let v, let t): (v > 0, t > 0)
@@ -87,7 +87,7 @@ struct PrepareCommand: ParsableCommand {
             }
             if !short.isEmpty { print("prepare: \(short.count) series shorter than one training window (\(window) rows) will be skipped by training") }
         }
-        try checkSplits(table, splitProtocol)
+        try checkSplits(table, splitProtocol, source: input)
         let report = try Prepare.write(table, source: input, output: output, options: options)
         print("prepare: \(report.series) series, \(report.rows) rows, \(report.channels.count) channels (\(report.channels.joined(separator: ", "))) -> \(report.shards) shard(s) in \(output)")
         let frequencies = report.frequencies.map { $0.0.isEmpty ? "none (\($0.1))" : "\($0.0) (\($0.1))" }
