@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "TSMixer", targets: ["TSMixer"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Corpus", targets: ["Corpus"]),
+        .library(name: "Flow", targets: ["Flow"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -60,6 +61,8 @@ let package = Package(
         // The models, each in its own module, each adopting NN's contract.
         .target(name: "TTM", dependencies: ["NN", "Checkpoint"], swiftSettings: vectorISA),
         .target(name: "TSMixer", dependencies: ["NN", "Checkpoint"], swiftSettings: vectorISA),
+        // Normalising-flow layers (MixerFlow's building blocks): invertible, with their log-determinants.
+        .target(name: "Flow", dependencies: ["NN"], swiftSettings: vectorISA),
         // Every model kind behind one config and one folder format; training checkpoints.
         .target(name: "Models", dependencies: ["NN", "Checkpoint", "Optimizers", "TTM", "TSMixer"]),
         .target(name: "Corpus", dependencies: ["HDF5", "Checkpoint", "CZlib"]),
@@ -81,7 +84,7 @@ let package = Package(
         .testTarget(name: "BLASTests", dependencies: ["BLAS"]),
         // Test-only: counts heap allocations (replaces malloc in the test executable, see its source).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
-        .testTarget(name: "NNTests", dependencies: ["NN", "TSMixer", "Optimizers", "Checkpoint", "AllocationCounter"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TSMixer", "Flow", "Optimizers", "Checkpoint", "AllocationCounter"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TTM", "TSMixer", "Corpus", "NN", "Checkpoint", "Optimizers", "AllocationCounter"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "HDF5", "CHDF5"]),
