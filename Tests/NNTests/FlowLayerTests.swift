@@ -21,6 +21,13 @@ final class FlowLayerTests: XCTestCase {
         let normStore = ParameterStore(layout: layout)
         randomize(normStore, seed: 3, scale: 0.4)
         result.append(Case(name: "ActNorm(\(features))", layer: norm, store: normStore))
+        var linearLayout = ParameterLayout()
+        let linear = InvertibleLinear("conv", features: features, layout: &linearLayout)
+        let linearStore = ParameterStore(layout: linearLayout)
+        linear.initialize(linearStore, seed: 9)  // a rotation, then bent so that log|det| is not 0
+        var bend = Lcg(seed: 13)
+        for i in 0..<(features * features) { linearStore.value(linear.weight)[i] += 0.3 * bend.normal() }
+        result.append(Case(name: "InvertibleLinear(\(features))", layer: linear, store: linearStore))
         for first in [false, true] {
             var layout = ParameterLayout()
             let coupling = AffineCoupling("c", features: features, hidden: 6, transformsFirstPart: first, layout: &layout)
