@@ -127,21 +127,21 @@ final class FlowLayerTests: XCTestCase {
         XCTAssertEqual(y, x)
         XCTAssertEqual(logdet, [0])
     }
+}
 
-    /// log|det A| by LU decomposition with partial pivoting.
-    private func logAbsDeterminant(_ matrix: [[Double]]) -> Double {
-        var a = matrix
-        let n = a.count
-        var sum = 0.0
-        for k in 0..<n {
-            let pivot = (k..<n).max { abs(a[$0][k]) < abs(a[$1][k]) }!
-            a.swapAt(k, pivot)
-            sum += log(abs(a[k][k]))
-            for i in (k + 1)..<n {
-                let f = a[i][k] / a[k][k]
-                for j in k..<n { a[i][j] -= f * a[k][j] }
-            }
+/// log|det A| by LU decomposition with partial pivoting.
+func logAbsDeterminant(_ matrix: [[Double]]) -> Double {
+    var a = matrix
+    let n = a.count
+    var sum = 0.0
+    for k in 0..<n {
+        let pivot = (k..<n).max { abs(a[$0][k]) < abs(a[$1][k]) }!
+        a.swapAt(k, pivot)
+        sum += log(abs(a[k][k]))
+        for i in (k + 1)..<n {
+            let f = a[i][k] / a[k][k]
+            for j in k..<n { a[i][j] -= f * a[k][j] }
         }
-        return sum
     }
+    return sum
 }
