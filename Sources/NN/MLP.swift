@@ -57,11 +57,14 @@ public final class MLP {
         fc2.backward(dy: dOut, x: activated.pointer, dx: dAct, rows: rows, p, overwritingInput: true)
         // Through dropout 1 and the activation: dPre = dAct ⊙ mask1 ⊙ f'(pre).
         let dPre = gradPre.reserve(rows * h)
-        mask1.apply(to: dAct, count: rows * h)
-        if derivativeSaved {
+        if derivativeSaved, mask1.applied {  // one pass: (dAct ⊙ mask1) ⊙ f', in that order
+            let d = derivative.pointer, m = mask1.values.pointer
+            for i in 0..<(rows * h) { dPre[i] = dAct[i] * m[i] * d[i] }
+        } else if derivativeSaved {
             let d = derivative.pointer
             for i in 0..<(rows * h) { dPre[i] = dAct[i] * d[i] }
         } else {  // after an inference forward (eval-mode gradients)
+            mask1.apply(to: dAct, count: rows * h)
             dPre.update(repeating: 0, count: rows * h)
             activation.backward(dy: dAct, x: hidden.pointer, dx: dPre, count: rows * h)
         }
