@@ -1,58 +1,61 @@
 import Foundation
 import NN
 
-/// An affine coupling on vectors of `features`: one part A of the vector passes unchanged and conditions, through a
-/// small network, a shift t and a log-scale ls = tanh(r) (bounded in (-1, 1), so a step can neither blow up nor
-/// vanish) of the other part B:
+/// An affine coupling on the rows of a [rows, features] matrix: one part A of each row passes unchanged and
+/// conditions, through a network, a shift t and a log-scale ls = tanh(r) (bounded in (-1, 1), so a step can
+/// neither blow up nor vanish) of the other part B:
 ///   y_A = x_A,   y_B = x_B ⊙ exp(ls) + t,   (t, r) = net(x_A),   log|det| = Σ ls.
-/// net: Linear → GELU → (Linear → GELU, plus its input) → Linear, the last zero-initialised so that a fresh
-/// coupling is the identity. `transformsFirstPart` alternates which part changes (with A and B exchanged, the
+/// MixerFlow's net works on each row alone (`ResidualMLP`); Glow's sees the image the rows are pixels of
+/// (`ConvolutionalNetwork`). `transformsFirstPart` alternates which part changes (with A and B exchanged, the
 /// fixed permutation between couplings).
 public final class AffineCoupling: FlowLayer {
     public let features: Int
     public let transformsFirstPart: Bool
-    public let input: Linear, hidden: Linear, output: Linear
     /// Sizes of the conditioning part A and the transformed part B.
     public let conditioning: Int, transformed: Int
+    public let network: CouplingNetwork
 
-    private let a = FloatBuffer(), xb = FloatBuffer(), u = FloatBuffer(), g1 = FloatBuffer(), d1 = FloatBuffer()
-    private let g2 = FloatBuffer(), d2 = FloatBuffer(), net = FloatBuffer(), logScales = FloatBuffer()
-    private let gradNet = FloatBuffer(), gradG2 = FloatBuffer(), gradU = FloatBuffer(), gradG1 = FloatBuffer(), gradA = FloatBuffer()
+    private let a = FloatBuffer(), xb = FloatBuffer(), net = FloatBuffer(), logScales = FloatBuffer()
+    private let gradNet = FloatBuffer(), gradA = FloatBuffer()
 
-    public init(_ name: String, features: Int, hidden width: Int, transformsFirstPart: Bool, layout: inout ParameterLayout) {
+    private init(features: Int, transformsFirstPart: Bool, network: (Int, Int) -> CouplingNetwork) {
         precondition(features >= 2, "a coupling needs at least two features")
         self.features = features
         self.transformsFirstPart = transformsFirstPart
         transformed = transformsFirstPart ? (features + 1) / 2 : features - features / 2
         conditioning = features - transformed
-        input = Linear(name + ".net.0", in: conditioning, out: width, layout: &layout)
-        hidden = Linear(name + ".net.1", in: width, out: width, layout: &layout)
-        output = Linear(name + ".net.2", in: width, out: 2 * transformed, layout: &layout)
+        self.network = network(conditioning, 2 * transformed)
+    }
+
+    /// MixerFlow's coupling on vectors of `features`, with a residual MLP of width `hidden`.
+    public convenience init(_ name: String, features: Int, hidden width: Int, transformsFirstPart: Bool, layout: inout ParameterLayout) {
+        var made = layout
+        self.init(features: features, transformsFirstPart: transformsFirstPart) { inputs, outputs in
+            ResidualMLP(name + ".net", inputs: inputs, hidden: width, outputs: outputs, layout: &made)
+        }
+        layout = made
+    }
+
+    /// Glow's coupling on the channels of `height` × `width` images, with a convolutional network of width `hidden`.
+    public convenience init(_ name: String, channels: Int, height: Int, width: Int, hidden: Int, transformsFirstPart: Bool,
+                            layout: inout ParameterLayout) {
+        var made = layout
+        self.init(features: channels, transformsFirstPart: transformsFirstPart) { inputs, outputs in
+            ConvolutionalNetwork(name + ".net", height: height, width: width, inputs: inputs, hidden: hidden, outputs: outputs, layout: &made)
+        }
+        layout = made
     }
 
     /// Where A and B start in a row.
     private var offsets: (a: Int, b: Int) { transformsFirstPart ? (transformed, 0) : (0, conditioning) }
 
-    public func initialize(_ p: ParameterStore, seed: UInt64) {
-        input.initialize(p, seed: seed, .pytorchDefault)
-        hidden.initialize(p, seed: seed, .pytorchDefault)
-        p.value(output.weight).update(repeating: 0, count: output.weight.count)
-        if let bias = output.bias { p.value(bias).update(repeating: 0, count: bias.count) }
-    }
+    public func initialize(_ p: ParameterStore, seed: UInt64) { network.initialize(p, seed: seed) }
 
-    /// t and ls for the conditioning rows in `a` [rows, conditioning]: the network's output [rows, 2·transformed]
-    /// lands in `net` (t, then r), ls = tanh(r) in `logScales`. Saves what backward needs when `saving`.
+    /// t (first half of each row of `net`), r (second half) and ls = tanh(r) for the rows gathered into `a`.
     private func conditioner(rows: Int, _ p: ParameterStore) {
-        let w = input.outFeatures, m = transformed
-        let h1 = u.reserve(rows * w), act1 = g1.reserve(rows * w), der1 = d1.reserve(rows * w)
-        input.forward(a.pointer, h1, rows: rows, p)
-        Activation.gelu.forward(h1, act1, derivative: der1, count: rows * w)
-        let act2 = g2.reserve(rows * w), der2 = d2.reserve(rows * w)
-        hidden.forward(act1, h1, rows: rows, p)
-        Activation.gelu.forward(h1, act2, derivative: der2, count: rows * w)
-        for i in 0..<(rows * w) { act2[i] += act1[i] }
+        let m = transformed
         let o = net.reserve(rows * 2 * m)
-        output.forward(act2, o, rows: rows, p)
+        network.forward(a.pointer, o, rows: rows, p)
         let ls = logScales.reserve(rows * m)
         for r in 0..<rows { for k in 0..<m { ls[r * m + k] = Foundation.tanh(o[r * 2 * m + m + k]) } }
     }
@@ -99,7 +102,7 @@ public final class AffineCoupling: FlowLayer {
     /// dx_A = dy_A + net's input gradient of (dt, dr).
     public func backward(dy: UnsafePointer<Float>, dLogdet: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
                          rows: Int, samples: Int, _ p: ParameterStore) {
-        let d = features, (oa, ob) = offsets, c = conditioning, m = transformed, w = input.outFeatures, perSample = rows / samples
+        let d = features, (oa, ob) = offsets, c = conditioning, m = transformed, perSample = rows / samples
         let pb = xb.pointer, ls = logScales.pointer
         let dNet = gradNet.reserve(rows * 2 * m)
         for r in 0..<rows {
@@ -111,16 +114,8 @@ public final class AffineCoupling: FlowLayer {
                 dNet[r * 2 * m + m + k] = (g * pb[r * m + k] * e + weight) * (1 - s * s)
             }
         }
-        // Back through the network: out layer, the residual GELU block (its input gets both paths), the first layer.
-        let dg2 = gradG2.reserve(rows * w)
-        output.backward(dy: dNet, x: g2.pointer, dx: dg2, rows: rows, p, overwritingInput: true)
-        let du = gradU.reserve(rows * w), dg1 = gradG1.reserve(rows * w)
-        let der2 = d2.pointer, der1 = d1.pointer
-        for i in 0..<(rows * w) { du[i] = dg2[i] * der2[i]; dg1[i] = dg2[i] }
-        hidden.backward(dy: du, x: g1.pointer, dx: dg1, rows: rows, p)
-        for i in 0..<(rows * w) { du[i] = dg1[i] * der1[i] }
         let da = gradA.reserve(rows * c)
-        input.backward(dy: du, x: a.pointer, dx: da, rows: rows, p, overwritingInput: true)
+        network.backward(dNet, a: a.pointer, da: da, rows: rows, p)
         for r in 0..<rows {
             for k in 0..<c { dx[r * d + oa + k] = dy[r * d + oa + k] + da[r * c + k] }
         }

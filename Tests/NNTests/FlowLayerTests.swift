@@ -94,6 +94,67 @@ final class FlowLayerTests: XCTestCase {
         }
     }
 
+    /// Glow's coupling (its conditioner convolves the image) on 2 images of 3 x 2 pixels x 3 channels, both parities:
+    /// inverse, log-determinant against the finite-difference Jacobian of one image, gradients.
+    func testTheConvolutionalCoupling() {
+        for first in [false, true] {
+            var layout = ParameterLayout()
+            let coupling = AffineCoupling("glow", channels: 3, height: 3, width: 2, hidden: 4, transformsFirstPart: first, layout: &layout)
+            let store = ParameterStore(layout: layout)
+            randomize(store, seed: first ? 61 : 67, scale: 0.5)
+            let rows = 12, count = 36
+            var generator = Lcg(seed: 71)
+            let x = generator.array(count)
+            var y = [Float](repeating: 0, count: count), back = y, logdet: [Float] = [0, 0]
+            coupling.forward(x, &y, rows: rows, samples: 2, logdet: &logdet, store)
+            coupling.inverse(y, &back, rows: rows, store)
+            XCTAssertLessThanOrEqual(zip(x, back).map { abs($0 - $1) }.max()!, 1e-4)
+            var jacobian = [[Double]](repeating: [Double](repeating: 0, count: 18), count: 18)
+            for j in 0..<18 {
+                var plus = Array(x[0..<18]), minus = plus, yp = [Float](repeating: 0, count: 18), ym = yp, scratch: [Float] = [0]
+                plus[j] += 1e-2; minus[j] -= 1e-2
+                coupling.forward(plus, &yp, rows: 6, samples: 1, logdet: &scratch, store)
+                coupling.forward(minus, &ym, rows: 6, samples: 1, logdet: &scratch, store)
+                for i in 0..<18 { jacobian[i][j] = (Double(yp[i]) - Double(ym[i])) / 2e-2 }
+            }
+            let expected = logAbsDeterminant(jacobian)
+            XCTAssertEqual(Double(logdet[0]), expected, accuracy: 1e-3 * max(abs(expected), 1))
+            let out = FloatBuffer(capacity: count + 2)
+            GradientCheck(step: 1e-3, tolerance: 5e-3).run("glow coupling", input: x, store: store, outputCount: count + 2, forward: { x in
+                (out.pointer + count).update(repeating: 0, count: 2)
+                coupling.forward(x, out.pointer, rows: rows, samples: 2, logdet: out.pointer + count, store)
+                return UnsafePointer(out.pointer)
+            }, backward: { g, dx in
+                coupling.backward(dy: g, dLogdet: g + count, dx: dx, rows: rows, samples: 2, store)
+            })
+        }
+    }
+
+    /// A 3 x 3 convolution with zero padding against finite differences, and against a direct sum at one pixel.
+    func testConvolution() {
+        var layout = ParameterLayout()
+        let conv = Conv2D("conv", height: 3, width: 4, in: 2, out: 3, kernel: 3, layout: &layout)
+        let store = ParameterStore(layout: layout)
+        randomize(store, seed: 73)
+        var generator = Lcg(seed: 79)
+        let x = generator.array(2 * 3 * 4 * 2)
+        let y = FloatBuffer(capacity: 2 * 3 * 4 * 3)
+        conv.forward(x, y.pointer, batch: 2, store)
+        // Output channel 1 at image 1, pixel (0, 3): the taps that fall inside the image.
+        let w = store.value(conv.linear.weight), b = store.value(conv.linear.bias!)
+        var expected = b[1]
+        for di in 0..<3 { for dj in 0..<3 {
+            let i = 0 + di - 1, j = 3 + dj - 1
+            guard i >= 0, i < 3, j >= 0, j < 4 else { continue }
+            for c in 0..<2 { expected += w[1 * 18 + (di * 3 + dj) * 2 + c] * x[((1 * 3 + i) * 4 + j) * 2 + c] }
+        } }
+        XCTAssertEqual(y.pointer[((1 * 3 + 0) * 4 + 3) * 3 + 1], expected, accuracy: 1e-5)
+        GradientCheck().run("Conv2D", input: x, store: store, outputCount: 72, forward: { x in
+            conv.forward(x, y.pointer, batch: 2, store)
+            return UnsafePointer(y.pointer)
+        }, backward: { g, dx in conv.backward(dy: g, dx: dx, batch: 2, store) })
+    }
+
     /// ActNorm's data-dependent start gives zero mean and unit variance per feature, and is recorded.
     func testActNormStartsFromTheData() {
         var layout = ParameterLayout()
