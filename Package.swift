@@ -90,6 +90,6 @@ let package = Package(
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "HDF5", "CHDF5"]),
         .testTarget(name: "TTMTests", dependencies: ["TTM", "Models", "NN", "Optimizers", "Checkpoint"]),
         // Runs the built `ttm` executable; depending on it makes `swift test` build it first.
-        .testTarget(name: "CLITests", dependencies: ["ttm", "BLAS", "Checkpoint", "HDF5"]),
+        .testTarget(name: "CLITests", dependencies: ["ttm", "BLAS", "Checkpoint", "HDF5", "NN"]),
     ]
 )

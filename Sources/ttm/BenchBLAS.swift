@@ -1,5 +1,6 @@
 import ArgumentParser
 import BLAS
+import NN
 import Foundation
 import Training
 
@@ -65,20 +66,6 @@ enum GEMMTiming {
         rates.sort()
         return Result(best: rates.last!, median: rates[rates.count / 2], calls: rates.count)
     }
-}
-
-/// A tiny deterministic generator for benchmark inputs (not for training randomness).
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextUnitFloat() -> Float { Float(next() >> 40) / Float(1 << 24) - 0.5 }
 }
 
 extension String {

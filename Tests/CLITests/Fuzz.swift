@@ -1,17 +1,12 @@
 import Foundation
+import NN
 import XCTest
 
-/// A small deterministic generator (SplitMix64), so that a failing fuzz case is the same case on every run.
+/// A deterministic generator, so that a failing fuzz case is the same case on every run.
 struct FuzzRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    private var base: SplitMix64
+    init(seed: UInt64) { base = SplitMix64(seed: seed) }
+    mutating func next() -> UInt64 { base.next() }
     mutating func int(_ range: Range<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
     mutating func pick<T>(_ choices: [T]) -> T { choices[int(0..<choices.count)] }
 }

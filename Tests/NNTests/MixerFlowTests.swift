@@ -6,6 +6,59 @@ import XCTest
 
 /// The whole MixerFlow on tiny images (6 x 6, patch 2, a shifted step): invertible, its log-determinant that of
 /// a finite-difference Jacobian, its gradients those of finite differences.
+/// Couplings start as the identity (last layer zero): give their last layers weights, so that a test sees them work.
+func wakeCouplings(_ store: ParameterStore, seed: UInt64) {
+    var generator = Lcg(seed: seed)
+    for view in store.layout.views where view.name.contains(".net.2.") {
+        store.set(view, to: generator.array(view.count, scale: 0.2))
+    }
+}
+
+/// A whole flow on images of `dimensions` values: inverse(forward(x)) = x within 1e-4 on a batch of 2; the first
+/// image's log-determinant equals log|det| of its central-difference Jacobian (1e-3 relative) and does not depend
+/// on the batch.
+func assertFlowInvertsWithItsJacobiansLogDeterminant(
+    _ name: String, dimensions d: Int, seed: UInt64,
+    forward: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void,
+    inverse: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
+    file: StaticString = #filePath, line: UInt = #line
+) {
+    var generator = Lcg(seed: seed)
+    let x = generator.array(2 * d)
+    var z = [Float](repeating: 0, count: 2 * d), back = z, logdet: [Float] = [0, 0]
+    forward(x, &z, 2, &logdet)
+    inverse(z, &back, 2)
+    XCTAssertLessThanOrEqual(zip(x, back).map { abs($0 - $1) }.max()!, 1e-4, name, file: file, line: line)
+    var jacobian = [[Double]](repeating: [Double](repeating: 0, count: d), count: d)
+    let first = Array(x[0..<d])
+    for j in 0..<d {
+        var plus = first, minus = first, zp = [Float](repeating: 0, count: d), zm = zp, scratch: [Float] = [0]
+        plus[j] += 1e-2; minus[j] -= 1e-2
+        forward(plus, &zp, 1, &scratch)
+        forward(minus, &zm, 1, &scratch)
+        for i in 0..<d { jacobian[i][j] = (Double(zp[i]) - Double(zm[i])) / 2e-2 }
+    }
+    var single: [Float] = [0], zs = [Float](repeating: 0, count: d)
+    forward(first, &zs, 1, &single)
+    let expected = logAbsDeterminant(jacobian)
+    XCTAssertEqual(Double(single[0]), expected, accuracy: 1e-3 * max(abs(expected), 1), name, file: file, line: line)
+    XCTAssertEqual(single[0], logdet[0], accuracy: 1e-4, "\(name): per-image log-determinants do not depend on the batch", file: file, line: line)
+}
+
+/// Finite differences of outputs and log-determinants of a whole flow on a batch of 2 against its backward.
+func assertFlowGradients(_ name: String, dimensions d: Int, seed: UInt64, store: ParameterStore, check: GradientCheck = GradientCheck(),
+                         forward: @escaping (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void,
+                         backward: @escaping (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) {
+    let batch = 2
+    var generator = Lcg(seed: seed)
+    let out = FloatBuffer(capacity: batch * d + batch)
+    check.run(name, input: generator.array(batch * d), store: store, outputCount: batch * d + batch, forward: { x in
+        (out.pointer + batch * d).update(repeating: 0, count: batch)
+        forward(x, out.pointer, batch, out.pointer + batch * d)
+        return UnsafePointer(out.pointer)
+    }, backward: { g, dx in backward(g, g + batch * d, dx, batch) })
+}
+
 final class MixerFlowTests: XCTestCase {
     private func model(channels: Int) -> (MixerFlow, ParameterStore) {
         var config = MixerFlowConfig(height: 6, width: 6, channels: channels)
@@ -18,11 +71,7 @@ final class MixerFlowTests: XCTestCase {
         let store = ParameterStore(layout: flow.layout)
         randomize(store, seed: 41, scale: 0.3)
         flow.initialize(store, seed: 5)
-        // Couplings start as the identity: give their last layers weights too, so the test sees them work.
-        var generator = Lcg(seed: 43)
-        for view in flow.layout.views where view.name.contains(".net.2.") {
-            store.set(view, to: generator.array(view.count, scale: 0.2))
-        }
+        wakeCouplings(store, seed: 43)
         return (flow, store)
     }
 
@@ -45,45 +94,16 @@ final class MixerFlowTests: XCTestCase {
     func testInvertsAndItsLogDeterminantIsTheJacobians() {
         for channels in [1, 2] {
             let (flow, store) = model(channels: channels)
-            let d = 36 * channels
-            var generator = Lcg(seed: 47)
-            let x = generator.array(2 * d)
-            var z = [Float](repeating: 0, count: 2 * d), back = z, logdet: [Float] = [0, 0]
-            flow.forward(x, &z, batch: 2, logdet: &logdet, store)
-            flow.inverse(z, &back, batch: 2, store)
-            XCTAssertLessThanOrEqual(zip(x, back).map { abs($0 - $1) }.max()!, 1e-4, "channels \(channels)")
-            // The Jacobian of the first image, by central differences.
-            var jacobian = [[Double]](repeating: [Double](repeating: 0, count: d), count: d)
-            let first = Array(x[0..<d])
-            let h: Float = 1e-2
-            for j in 0..<d {
-                var plus = first, minus = first, zp = [Float](repeating: 0, count: d), zm = zp, scratch: [Float] = [0]
-                plus[j] += h; minus[j] -= h
-                flow.forward(plus, &zp, batch: 1, logdet: &scratch, store)
-                flow.forward(minus, &zm, batch: 1, logdet: &scratch, store)
-                for i in 0..<d { jacobian[i][j] = (Double(zp[i]) - Double(zm[i])) / (2 * Double(h)) }
-            }
-            var single: [Float] = [0], zs = [Float](repeating: 0, count: d)
-            flow.forward(first, &zs, batch: 1, logdet: &single, store)
-            let expected = logAbsDeterminant(jacobian)
-            XCTAssertEqual(Double(single[0]), expected, accuracy: 1e-3 * max(abs(expected), 1), "channels \(channels)")
-            XCTAssertEqual(single[0], logdet[0], accuracy: 1e-4, "per-image log-determinants do not depend on the batch")
+            assertFlowInvertsWithItsJacobiansLogDeterminant("MixerFlow, \(channels) channels", dimensions: 36 * channels, seed: 47,
+                forward: { flow.forward($0, $1, batch: $2, logdet: $3, store) }, inverse: { flow.inverse($0, $1, batch: $2, store) })
         }
     }
 
     func testGradientsOfOutputsAndLogDeterminant() {
         let (flow, store) = model(channels: 2)
-        let d = 72, batch = 2
-        var generator = Lcg(seed: 53)
-        let out = FloatBuffer(capacity: batch * d + batch)
-        GradientCheck().run("MixerFlow", input: generator.array(batch * d), store: store, outputCount: batch * d + batch, forward: { x in
-            let y = out.pointer
-            (y + batch * d).update(repeating: 0, count: batch)
-            flow.forward(x, y, batch: batch, logdet: y + batch * d, store)
-            return UnsafePointer(y)
-        }, backward: { g, dx in
-            flow.backward(dz: g, dLogdet: g + batch * d, dx: dx, batch: batch, store)
-        })
+        assertFlowGradients("MixerFlow", dimensions: 72, seed: 53, store: store,
+                            forward: { flow.forward($0, $1, batch: $2, logdet: $3, store) },
+                            backward: { flow.backward(dz: $0, dLogdet: $1, dx: $2, batch: $3, store) })
     }
 }
 
@@ -162,5 +182,47 @@ final class FlowObjectiveTests: XCTestCase {
         print(String(format: "MixerFlow on 16 images: %.3f bits/dim at step 1, %.3f at step 150", curve[0], curve.last!))
         XCTAssertTrue(curve.allSatisfy(\.isFinite))
         XCTAssertLessThan(curve.suffix(10).reduce(0, +) / 10, curve[0] - 2, "bits per dimension: \(curve[0]) at the start, \(curve.suffix(5)) at the end")
+    }
+}
+
+/// The Glow baseline on tiny images (4 x 4, two levels, a split): invertible, its log-determinant that of a
+/// finite-difference Jacobian, its gradients those of finite differences.
+final class GlowTests: XCTestCase {
+    private func model(channels: Int) -> (Glow, ParameterStore) {
+        var config = GlowConfig(height: 4, width: 4, channels: channels)
+        config.levels = 2
+        config.stepsPerLevel = 2
+        config.hidden = 4
+        let glow = Glow(config)
+        let store = ParameterStore(layout: glow.layout)
+        randomize(store, seed: 83, scale: 0.3)
+        glow.initialize(store, seed: 7)
+        wakeCouplings(store, seed: 89)
+        return (glow, store)
+    }
+
+    func testSqueezeIsAPermutation() {
+        let squeeze = Squeeze(height: 4, width: 2, channels: 2)
+        let x = (0..<16).map(Float.init)
+        var y = [Float](repeating: -1, count: 16), back = y
+        squeeze.apply(x, &y, batch: 1)
+        XCTAssertEqual(Array(y[0..<8]), [0, 1, 2, 3, 4, 5, 6, 7], "pixels (0,0), (0,1), (1,0), (1,1) into one")
+        squeeze.apply(y, &back, batch: 1, inverse: true)
+        XCTAssertEqual(back, x)
+    }
+
+    func testInvertsAndItsLogDeterminantIsTheJacobians() {
+        for channels in [1, 2] {
+            let (glow, store) = model(channels: channels)
+            assertFlowInvertsWithItsJacobiansLogDeterminant("Glow, \(channels) channels", dimensions: 16 * channels, seed: 97,
+                forward: { glow.forward($0, $1, batch: $2, logdet: $3, store) }, inverse: { glow.inverse($0, $1, batch: $2, store) })
+        }
+    }
+
+    func testGradientsOfOutputsAndLogDeterminant() {
+        let (glow, store) = model(channels: 1)
+        assertFlowGradients("Glow", dimensions: 16, seed: 101, store: store, check: GradientCheck(step: 1e-3, tolerance: 5e-3),
+                            forward: { glow.forward($0, $1, batch: $2, logdet: $3, store) },
+                            backward: { glow.backward(dz: $0, dLogdet: $1, dx: $2, batch: $3, store) })
     }
 }
