@@ -9,6 +9,8 @@ static inline hid_t ttm_h5e_default(void) { return H5E_DEFAULT; }
 static inline hid_t ttm_h5s_all(void) { return H5S_ALL; }
 static inline hid_t ttm_h5p_dataset_create(void) { return H5P_DATASET_CREATE; }
 static inline hid_t ttm_h5p_file_access(void) { return H5P_FILE_ACCESS; }
+static inline hid_t ttm_h5p_file_create(void) { return H5P_FILE_CREATE; }
+static inline H5F_libver_t ttm_h5f_libver_latest(void) { return H5F_LIBVER_LATEST; }
 static inline hid_t ttm_h5p_link_create(void) { return H5P_LINK_CREATE; }
 static inline hid_t ttm_h5t_native_float(void) { return H5T_NATIVE_FLOAT; }
 static inline hid_t ttm_h5t_native_double(void) { return H5T_NATIVE_DOUBLE; }

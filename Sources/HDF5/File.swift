@@ -15,10 +15,20 @@ public final class File {
     }
 
     /// Creates a new file; an existing file at `path` is an error unless `overwrite` is true.
+    ///
+    /// The file's own (root) attributes are stored densely (in a heap, the HDF5 1.8 file format, which h5py
+    /// reads): the default compact storage keeps them in a 64 KB object header, which a shard's per-series
+    /// lists (ids, timestamps) of a few thousand series overflow.
     public static func create(_ path: String, overwrite: Bool = false) throws -> File {
         HDF5Library.ensureOpen()
         let flags = overwrite ? ttm_h5f_acc_trunc() : ttm_h5f_acc_excl()
-        let id = H5Fcreate(path, flags, ttm_h5p_default(), ttm_h5p_default())
+        let creation = H5Pcreate(ttm_h5p_file_create()), access = H5Pcreate(ttm_h5p_file_access())
+        defer { H5Pclose(creation); H5Pclose(access) }
+        guard creation >= 0, access >= 0, H5Pset_attr_phase_change(creation, 0, 0) >= 0,
+              H5Pset_libver_bounds(access, H5F_LIBVER_V18, ttm_h5f_libver_latest()) >= 0 else {
+            throw HDF5Library.error("HDF5: cannot set up the creation of '\(path)'")
+        }
+        let id = H5Fcreate(path, flags, creation, access)
         guard id >= 0 else { throw HDF5Library.error("HDF5: cannot create file '\(path)'") }
         return File(path: path, id: id)
     }

@@ -121,6 +121,22 @@ final class HDF5Tests: XCTestCase {
         assertError(try group.attributes.string("scale"), mentions: ["not a string"])
     }
 
+    /// A file's own attributes may be large (a shard's per-series ids and timestamps for tens of thousands of
+    /// series): beyond the 64 KB an object header holds.
+    func testLargeFileAttributesRoundTrip() throws {
+        let filePath = path("large.h5")
+        let ids = (0..<30_000).map { "series-\($0)" }
+        do {
+            let file = try File.create(filePath)
+            try file.attributes.set("series_ids", to: ids)
+            try file.attributes.set("firsts", to: (0..<30_000).map(Int64.init))
+            try file.close()
+        }
+        let file = try File.open(filePath)
+        XCTAssertEqual(try file.attributes.strings("series_ids"), ids)
+        XCTAssertEqual(try file.attributes.values("firsts", as: Int64.self).last, 29_999)
+    }
+
     /// Files written by other tools (h5py writes numpy bytes as fixed-length strings) read back too.
     func testFixedLengthStringAttributeWrittenByTheCAPI() throws {
         let filePath = path("fixed.h5")
