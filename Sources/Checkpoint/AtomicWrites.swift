@@ -63,36 +63,43 @@ public enum PathKind: Sendable {
 /// replace a device node with a file.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
+        try stream(to: path) { append in try append(data) }
+    }
+
+    /// `write` for output produced piece by piece: `produce` gets an `append` function; the file appears
+    /// (renamed into place) only when `produce` returns, and is removed if it throws, which passes its own
+    /// errors on unchanged (append's file errors become `CheckpointError`s naming `path`).
+    public static func stream(to path: String, _ produce: (_ append: (Data) throws -> Void) throws -> Void) throws {
+        func failure(_ error: Error) -> CheckpointError { CheckpointError(path: path, message: "cannot write: \(describe(error))") }
         if PathKind(path) == .special {
             guard let handle = FileHandle(forWritingAtPath: path) else {
                 throw CheckpointError(path: path, message: "cannot write: \(String(cString: strerror(errno)))")
             }
-            do { try handle.write(contentsOf: data); try handle.close() } catch {
-                throw CheckpointError(path: path, message: "cannot write: \(describe(error))")
-            }
+            defer { try? handle.close() }
+            try produce { data in do { try handle.write(contentsOf: data) } catch { throw failure(error) } }
             return
         }
         let url = URL(fileURLWithPath: path)
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
+            let cause = FileManager.default.fileExists(atPath: url.deletingLastPathComponent().path) ? "cannot create a file there" : String(cString: strerror(ENOENT))
+            throw CheckpointError(path: path, message: "cannot write: \(cause) (\(url.deletingLastPathComponent().path))")
+        }
+        PartialOutputs.register(temporary.path)
+        defer { PartialOutputs.unregister(temporary.path) }
         do {
-            guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
-                let cause = FileManager.default.fileExists(atPath: url.deletingLastPathComponent().path) ? "cannot create a file there" : String(cString: strerror(ENOENT))
-                throw CheckpointError(path: path, message: "cannot write: \(cause) (\(url.deletingLastPathComponent().path))")
-            }
-            let handle = try FileHandle(forWritingTo: temporary)
-            try handle.write(contentsOf: data)
-            try handle.synchronize()
-            try handle.close()
+            let handle: FileHandle
+            do { handle = try FileHandle(forWritingTo: temporary) } catch { throw failure(error) }
+            defer { try? handle.close() }
+            try produce { data in do { try handle.write(contentsOf: data) } catch { throw failure(error) } }
+            do { try handle.synchronize() } catch { throw failure(error) }
             if rename(temporary.path, path) != 0 {
                 throw CheckpointError(path: path, message: "cannot rename \(temporary.path) into place: \(String(cString: strerror(errno)))")
             }
-        } catch let error as CheckpointError {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw CheckpointError(path: path, message: "cannot write: \(describe(error))")
+            throw error
         }
     }
 

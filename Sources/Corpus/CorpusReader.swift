@@ -12,6 +12,10 @@ public final class CorpusReader {
         public let length: Int
         /// Train, validation and test end rows, relative to the series start.
         public let ends: (Int, Int, Int)
+        /// The last row's timestamp as the CSV wrote it, and the series' frequency (nil when unknown, as for
+        /// shards written before ttm stored frequencies).
+        public let lastTimestamp: String?
+        public let frequency: Frequency?
     }
 
     public let folder: String
@@ -70,6 +74,8 @@ public final class CorpusReader {
                     throw DataError("\(path): channel '\(shardColumns[bad])' has train mean \(mean[bad]) and std \(std[bad]); expected finite values and a std ≥ 0 (corrupt shard)")
                 }
                 let ids = try file.attributes.strings("series_ids")
+                let lastTimestamps = file.attributes.contains("last_timestamps") ? try file.attributes.strings("last_timestamps") : []
+                let frequencies = file.attributes.contains("frequencies") ? try file.attributes.strings("frequencies") : []
                 let offsets = try file.openDataset(ShardSchema.offsets).read(as: Int64.self)
                 let splits = try file.openDataset(ShardSchema.splits).read(as: Int64.self)
                 let data = try file.openDataset(ShardSchema.values)
@@ -100,7 +106,9 @@ public final class CorpusReader {
                     guard 0 <= ends.0, ends.0 <= ends.1, ends.1 <= ends.2, ends.2 <= length else {
                         throw DataError("\(path): series '\(ids[i])' has split ends \(ends) outside its \(length) rows")
                     }
-                    series.append(SeriesInfo(shard: shard, id: ids[i], firstRow: Int(offsets[i]), length: length, ends: ends))
+                    series.append(SeriesInfo(shard: shard, id: ids[i], firstRow: Int(offsets[i]), length: length, ends: ends,
+                                             lastTimestamp: lastTimestamps.count == ids.count ? lastTimestamps[i] : nil,
+                                             frequency: frequencies.count == ids.count ? Frequency(parsing: frequencies[i]) : nil))
                 }
                 files.append(file)
                 values.append(data)

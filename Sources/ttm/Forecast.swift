@@ -12,14 +12,20 @@ struct Forecast: ParsableCommand {
             --input is a NumPy float32 array [batch, context, channels] (or [context, channels] for one series), \
             or a CSV of one series: a header row, an optional timestamp column, one numeric column per channel; \
             the last context_length rows are used. --output gets [batch, horizon, channels] as .npy, or a CSV \
-            table (one row per horizon step) when it ends in .csv.
+            table (one row per horizon step) when it ends in .csv. Many series at once: a long CSV with \
+            --id-columns, or a prepared folder (ttm prepare): the last window of every series is forecast, a \
+            batch at a time, into one CSV (series, step, timestamp from the series' frequency, one column per \
+            channel); series shorter than the context are skipped and counted.
             """)
 
     @Option(help: "A model folder (config.json + model.safetensors): ours, one saved by granite-tsfm, or a Keras TSMixer folder.")
     var checkpoint: String
 
-    @Option(help: "Past values: .npy [batch, context, channels] or a .csv of one series.")
+    @Option(help: "Past values: .npy [batch, context, channels], a .csv of one series, a long .csv with --id-columns, or a prepared folder.")
     var input: String
+
+    @Option(help: "Comma-separated id columns of a long CSV: forecast every series in it.")
+    var idColumns: String?
 
     @Option(help: "Where to write the forecast (.npy, or .csv).")
     var output: String
@@ -46,6 +52,7 @@ struct Forecast: ParsableCommand {
     func run() throws {
         try AtomicFile.checkOutput(output, overwrite: overwrite, inputs: [input], option: "--output")
         let folder = try ModelFolder.load(checkpoint)
+        if idColumns != nil || PathKind(input) == .folder { return try forecastEverySeries(folder) }
         let (past, columns, clock) = try PastValues.read(input, contextLength: folder.network.contextLength, timestampColumn: timestampColumn,
                                                           missing: missing, gaps: gaps)
         // A channel-independent model forecasts any number of channels (as PyTorch runs it); one that mixes

@@ -78,4 +78,42 @@ final class ForecastCommandTests: CLITestCase {
         XCTAssertTrue(result.standardOutput.contains("total 6,458"), result.standardOutput)
         XCTAssertTrue(result.standardOutput.contains("mode mix_channel"), result.standardOutput)
     }
+
+    /// Every series of a long CSV, and of the same data prepared: one CSV with each series' 16 steps, stamped from
+    /// its hourly frequency; the series too short for the context is skipped; both inputs give the same file.
+    func testForecastsEverySeriesOfALongCSVAndOfAPreparedFolder() throws {
+        let model = shared.appendingPathComponent("fixtures/granite-ttm/small/model").path
+        var csv = "store,time,a,b\n"
+        for (store, length, start) in [("north", 80, 0), ("south", 70, 5), ("tiny", 10, 0)] {
+            for t in 0..<length {
+                let hour = start + t
+                csv += "\(store)," + String(format: "2021-03-%02d %02d:00:00", 1 + hour / 24, hour % 24) + ",\(sin(Double(t) / 6)),\(Double(t % 5))\n"
+            }
+        }
+        let input = folder.appendingPathComponent("long.csv").path
+        try csv.write(toFile: input, atomically: true, encoding: .utf8)
+        let fromCSV = folder.appendingPathComponent("from-csv.csv").path
+        let result = try TTMProcess.run(["forecast", "--checkpoint", model, "--input", input, "--id-columns", "store", "--output", fromCSV])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        XCTAssertTrue(result.standardError.contains("2 series x 16 steps x 2 channels") && result.standardError.contains("1 series shorter than 64 rows skipped"),
+                      result.standardError)
+        let lines = try String(contentsOfFile: fromCSV, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 1 + 2 * 16)
+        XCTAssertEqual(lines[0], "series,step,timestamp,a,b")
+        // north's last row is hour 79 (2021-03-04 07:00); south's is hour 74 (2021-03-04 02:00).
+        XCTAssertTrue(lines[1].hasPrefix("north,1,2021-03-04 08:00:00,"), String(lines[1]))
+        XCTAssertTrue(lines[32].hasPrefix("south,16,2021-03-04 18:00:00,"), String(lines[32]))
+
+        let prepared = folder.appendingPathComponent("prepared").path
+        let prepare = try TTMProcess.run(["prepare", "--input", input, "--output", prepared, "--id-columns", "store", "--timestamp-column", "time"])
+        XCTAssertEqual(prepare.status, 0, prepare.standardError)
+        let fromFolder = folder.appendingPathComponent("from-folder.csv").path
+        let again = try TTMProcess.run(["forecast", "--checkpoint", model, "--input", prepared, "--output", fromFolder, "--batch-size", "1"])
+        XCTAssertEqual(again.status, 0, again.standardError)
+        XCTAssertEqual(try String(contentsOfFile: fromFolder, encoding: .utf8), try String(contentsOfFile: fromCSV, encoding: .utf8))
+        // A .npy output cannot hold ids and timestamps.
+        let refused = try TTMProcess.run(["forecast", "--checkpoint", model, "--input", prepared, "--output", folder.appendingPathComponent("x.npy").path])
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.standardError.contains("give a .csv output"), refused.standardError)
+    }
 }
