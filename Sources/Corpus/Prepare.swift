@@ -52,7 +52,8 @@ public enum Prepare {
     /// Reads `csv`, writes shards into `output` atomically: everything is written into a temporary sibling
     /// folder that is renamed to `output` only when complete; on any error it is removed.
     public static func run(csv: String, output: String, options: PrepareOptions) throws -> PrepareReport {
-        let table = try SeriesTable.read(csv: csv, layout: options.layout, missing: options.missing, gaps: options.gaps)
+        let table = csv.lowercased().hasSuffix(".tsf") ? try SeriesTable.read(tsf: csv, missing: options.missing)
+            : try SeriesTable.read(csv: csv, layout: options.layout, missing: options.missing, gaps: options.gaps)
         return try write(table, source: csv, output: output, options: options)
     }
 

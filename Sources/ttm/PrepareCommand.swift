@@ -5,7 +5,7 @@ import Foundation
 struct PrepareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prepare",
-        abstract: "Turn a CSV of time series (or a folder of images) into HDF5 shards for training.",
+        abstract: "Turn a CSV (or .tsf) of time series, or a folder of images, into HDF5 shards for training.",
         discussion: """
             Wide CSV: a timestamp column and value columns (like ETTh1). Long CSV: id column(s) naming the series, a \
             timestamp column, value columns; many series stacked. The output folder appears only when complete. \
@@ -14,7 +14,7 @@ struct PrepareCommand: ParsableCommand {
             train, validation and test splits (README, "HDF5 image schema").
             """)
 
-    @Option(help: "The CSV file.") var input: String?
+    @Option(help: "The CSV file (or a Monash archive .tsf file).") var input: String?
     @Option(help: "A folder of IDX files (MNIST, Fashion-MNIST) or CIFAR-10 batches, or one IDX image file.") var images: String?
     @Option(help: "With --images: how many of the last training images form the validation split (default: a twelfth, 5000 of 60000).")
     var validationCount: Int?
@@ -78,7 +78,15 @@ struct PrepareCommand: ParsableCommand {
             layout: .init(timestampColumn: timestampColumn, idColumns: list(idColumns) ?? [], targetColumns: list(targetColumns)),
             split: splitProtocol, context: context ?? (split == "ett-hourly" ? 512 : 0),
             missing: missing, gaps: gaps, shardBytes: Int(shardSizeMb * 1_048_576), overwrite: overwrite)
-        let table = try SeriesTable.read(csv: input, layout: options.layout, missing: options.missing, gaps: options.gaps)
+        let table: SeriesTable
+        if input.lowercased().hasSuffix(".tsf") {
+            if let given = [("--timestamp-column", timestampColumn), ("--id-columns", idColumns), ("--target-columns", targetColumns)].first(where: { $0.1 != nil }) {
+                throw ValidationError("\(given.0) applies to a CSV; a .tsf file names its own fields")
+            }
+            table = try SeriesTable.read(tsf: input, missing: options.missing)
+        } else {
+            table = try SeriesTable.read(csv: input, layout: options.layout, missing: options.missing, gaps: options.gaps)
+        }
         if let horizon {
             let window = options.context + horizon
             let short = table.series.filter { splitProtocol.ends(length: $0.length).0 < window }
