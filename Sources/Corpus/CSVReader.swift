@@ -43,7 +43,8 @@ struct CSVFile {
     }
 
     static func fields(_ line: Substring, path: String, line number: Int) throws -> [Substring] {
-        guard line.contains("\"") else { return line.split(separator: ",", omittingEmptySubsequences: false) }
+        // (On the UTF-8 view: Substring.contains(String) goes through Foundation, a tenth of reading a big CSV.)
+        guard line.utf8.contains(UInt8(ascii: "\"")) else { return line.split(separator: ",", omittingEmptySubsequences: false) }
         var fields: [Substring] = []
         var current = ""
         var inQuotes = false

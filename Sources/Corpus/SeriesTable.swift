@@ -88,7 +88,7 @@ public struct SeriesTable: Sendable {
             }
             if builders[id] == nil { order.append(id); builders[id] = ([], [], [], [], []) }
             if let timestampIndex {
-                let text = row.fields[timestampIndex].trimmingCharacters(in: .whitespaces)
+                let text = String(row.fields[timestampIndex].trimmingSpaces)
                 let at = "\(path): line \(row.line), column '\(file.header[timestampIndex])'"
                 guard !text.isEmpty else { throw DataError("\(at): empty timestamp") }
                 guard let time = Timestamp(parsing: Substring(text)) else {
@@ -105,8 +105,8 @@ public struct SeriesTable: Sendable {
             }
             builders[id]!.lines.append(row.line)
             for index in targetIndices {
-                let cell = row.fields[index].trimmingCharacters(in: .whitespaces)
-                if cell.isEmpty || ["na", "nan", "null", "none"].contains(cell.lowercased()) {
+                let cell = row.fields[index].trimmingSpaces
+                if cell.isEmpty || Self.isMissingMarker(cell) {
                     if missing == .error {
                         throw DataError("\(path): line \(row.line), column '\(file.header[index])': missing value (--missing ffill carries the last value forward)")
                     }
@@ -159,30 +159,49 @@ public struct SeriesTable: Sendable {
     /// no longer the same data.
     private static func fillGaps(_ timestamps: inout [String], times: [Timestamp], values: inout [Float], channels: Int, lines: [Int],
                                  frequency: Frequency, policy: GapPolicy, where path: String, inSeries: String) throws {
-        var filledTimestamps: [String] = [], filledValues: [Float] = [], inserted = 0
-        for i in times.indices {
-            if i > 0 {
-                let between = "'\(timestamps[i - 1])' (line \(lines[i - 1])) and '\(timestamps[i])' (line \(lines[i]))\(inSeries)"
-                guard let steps = frequency.steps(from: times[i - 1], to: times[i]) else {
-                    throw DataError("\(path): line \(lines[i]): irregular spacing between \(between): not a whole number of \(frequency), the series' most common spacing (--gaps ignore keeps the rows as they are)")
+        // The filled copy is started at the first gap only: most series have none.
+        var filled: (timestamps: [String], values: [Float])? = nil, inserted = 0
+        func between(_ i: Int) -> String { "'\(timestamps[i - 1])' (line \(lines[i - 1])) and '\(timestamps[i])' (line \(lines[i]))\(inSeries)" }
+        for i in times.indices.dropFirst() {
+            guard let steps = frequency.steps(from: times[i - 1], to: times[i]) else {
+                throw DataError("\(path): line \(lines[i]): irregular spacing between \(between(i)): not a whole number of \(frequency), the series' most common spacing (--gaps ignore keeps the rows as they are)")
+            }
+            if steps > 1 {
+                guard policy == .ffill else {
+                    throw DataError("\(path): line \(lines[i]): \(steps - 1) missing step(s) of \(frequency) between \(between(i)) (--gaps ffill fills them with the last values, --gaps ignore keeps the rows as they are)")
                 }
-                if steps > 1 {
-                    guard policy == .ffill else {
-                        throw DataError("\(path): line \(lines[i]): \(steps - 1) missing step(s) of \(frequency) between \(between) (--gaps ffill fills them with the last values, --gaps ignore keeps the rows as they are)")
-                    }
-                    inserted += steps - 1
-                    guard inserted <= times.count else {
-                        throw DataError("\(path): line \(lines[i]): filling the gaps\(inSeries) would add \(inserted)+ rows to its \(times.count) (use --gaps ignore, or clean the data)")
-                    }
-                    for k in 1..<steps {
-                        filledTimestamps.append(times[i - 1].advanced(by: k, of: frequency).text)
-                        filledValues += values[((i - 1) * channels)..<(i * channels)]
-                    }
+                inserted += steps - 1
+                guard inserted <= times.count else {
+                    throw DataError("\(path): line \(lines[i]): filling the gaps\(inSeries) would add \(inserted)+ rows to its \(times.count) (use --gaps ignore, or clean the data)")
+                }
+                if filled == nil { filled = (Array(timestamps[..<i]), Array(values[..<(i * channels)])) }
+                for k in 1..<steps {
+                    filled!.timestamps.append(times[i - 1].advanced(by: k, of: frequency).text)
+                    filled!.values += values[((i - 1) * channels)..<(i * channels)]
                 }
             }
-            filledTimestamps.append(timestamps[i])
-            filledValues += values[(i * channels)..<((i + 1) * channels)]
+            if filled != nil {
+                filled!.timestamps.append(timestamps[i])
+                filled!.values += values[(i * channels)..<((i + 1) * channels)]
+            }
         }
-        if inserted > 0 { timestamps = filledTimestamps; values = filledValues }
+        if let filled { timestamps = filled.timestamps; values = filled.values }
+    }
+
+    /// NA, NaN, null or None in any case (checked without lowercasing a copy of every cell).
+    static func isMissingMarker(_ cell: Substring) -> Bool {
+        guard let first = cell.utf8.first, first | 0x20 == UInt8(ascii: "n") else { return false }
+        return ["na", "nan", "null", "none"].contains { $0.utf8.elementsEqual(cell.utf8.lazy.map { $0 | 0x20 }) }
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing spaces and tabs (Foundation's trimming bridges every cell through NSString:
+    /// a large share of reading a big CSV).
+    var trimmingSpaces: Substring {
+        var start = startIndex, end = endIndex
+        while start < end, self[start] == " " || self[start] == "\t" { start = index(after: start) }
+        while end > start, self[index(before: end)] == " " || self[index(before: end)] == "\t" { end = index(before: end) }
+        return self[start..<end]
     }
 }
