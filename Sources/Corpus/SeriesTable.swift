@@ -41,15 +41,19 @@ public struct SeriesTable: Sendable {
     public var droppedForMissingValues: [String] = []
 
     /// Which columns mean what. Without `targetColumns` every column that is neither the timestamp nor an id
-    /// is a value column.
+    /// is a value column. Without `timestampColumn` a column named date, timestamp, time or datetime is the
+    /// timestamp, unless `findsTimestamp` is false (rows are then taken in file order) or the column is one of
+    /// the `targetColumns` (a value named "time", such as a race time).
     public struct Layout: Sendable {
         public var timestampColumn: String?
         public var idColumns: [String]
         public var targetColumns: [String]?
-        public init(timestampColumn: String? = nil, idColumns: [String] = [], targetColumns: [String]? = nil) {
+        public var findsTimestamp: Bool
+        public init(timestampColumn: String? = nil, idColumns: [String] = [], targetColumns: [String]? = nil, findsTimestamp: Bool = true) {
             self.timestampColumn = timestampColumn
             self.idColumns = idColumns
             self.targetColumns = targetColumns
+            self.findsTimestamp = findsTimestamp
         }
     }
 
@@ -58,7 +62,9 @@ public struct SeriesTable: Sendable {
     public static func read(csv path: String, layout: Layout, missing: MissingValuePolicy, gaps: GapPolicy = .error) throws -> SeriesTable {
         let file = try CSVFile(path: path)
         let timestampIndex: Int? = try layout.timestampColumn.map { try file.column($0, option: "--timestamp-column") }
-            ?? file.header.firstIndex { ["date", "timestamp", "time", "datetime"].contains($0.lowercased()) }
+            ?? (layout.findsTimestamp ? file.header.firstIndex { name in
+                ["date", "timestamp", "time", "datetime"].contains(name.lowercased()) && !(layout.targetColumns ?? []).contains(name)
+            } : nil)
         let idIndices = try layout.idColumns.map { try file.column($0, option: "--id-columns") }
         let excluded = Set(idIndices + (timestampIndex.map { [$0] } ?? []))
         let targetIndices = try layout.targetColumns.map { names in try names.map { try file.column($0, option: "--target-columns") } }

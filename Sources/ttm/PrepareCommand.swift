@@ -19,7 +19,9 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "With --images: how many of the last training images form the validation split (default: a twelfth, 5000 of 60000).")
     var validationCount: Int?
     @Option(help: "Output folder for the shards (must not exist unless --overwrite).") var output: String
-    @Option(help: "Timestamp column (default: date, timestamp, time or datetime, in any case, when present).") var timestampColumn: String?
+    @Option(help: "Timestamp column (default: date, timestamp, time or datetime, in any case, when present and not a --target-columns column).") var timestampColumn: String?
+    @Flag(help: "No timestamp column: take the rows of each series in file order (for dates ttm does not parse, such as '1998 Q1').")
+    var noTimestamp = false
     @Option(help: "Comma-separated id columns of a long-format CSV.") var idColumns: String?
     @Option(help: "Comma-separated value columns (default: all but timestamp and ids).") var targetColumns: String?
     @Option(help: "ratio:0.7,0.1,0.2 | rows:8640,11520,14400 | ett-hourly") var split: String = "ratio:0.7,0.1,0.2"
@@ -36,6 +38,7 @@ struct PrepareCommand: ParsableCommand {
     func validate() throws {
         guard (input == nil) != (images == nil) else { throw ValidationError("give exactly one of --input (a CSV) and --images") }
         if let validationCount, validationCount < 0 { throw ValidationError("--validation-count must not be negative") }
+        if noTimestamp, timestampColumn != nil { throw ValidationError("give --timestamp-column or --no-timestamp, not both") }
         if images != nil {
             let csvOnly = [("--timestamp-column", timestampColumn), ("--id-columns", idColumns), ("--target-columns", targetColumns),
                            ("--context", context.map(String.init)), ("--horizon", horizon.map(String.init))]
@@ -75,7 +78,8 @@ struct PrepareCommand: ParsableCommand {
         let splitProtocol = try SplitProtocol(parsing: split)
         let list: (String?) -> [String]? = { $0.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } }
         let options = PrepareOptions(
-            layout: .init(timestampColumn: timestampColumn, idColumns: list(idColumns) ?? [], targetColumns: list(targetColumns)),
+            layout: .init(timestampColumn: timestampColumn, idColumns: list(idColumns) ?? [], targetColumns: list(targetColumns),
+                          findsTimestamp: !noTimestamp),
             split: splitProtocol, context: context ?? (split == "ett-hourly" ? 512 : 0),
             missing: missing, gaps: gaps, shardBytes: Int(shardSizeMb * 1_048_576), overwrite: overwrite)
         let table: SeriesTable

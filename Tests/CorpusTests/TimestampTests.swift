@@ -77,11 +77,23 @@ final class TimestampTests: XCTestCase {
         XCTAssertEqual(time("2020-01-15T06:00:00+02:00")!.advanced(by: -2, of: monthly).text, "2019-11-15T06:00:00+02:00")
     }
 
-    private func table(_ csv: String, gaps: GapPolicy = .error, ids: [String] = []) throws -> SeriesTable {
+    private func table(_ csv: String, gaps: GapPolicy = .error, ids: [String] = [], layout: SeriesTable.Layout? = nil) throws -> SeriesTable {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ttm-ts-\(UUID().uuidString).csv").path
         try csv.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        return try SeriesTable.read(csv: path, layout: .init(idColumns: ids), missing: .error, gaps: gaps)
+        return try SeriesTable.read(csv: path, layout: layout ?? .init(idColumns: ids), missing: .error, gaps: gaps)
+    }
+
+    /// Dates ttm does not parse ('1998 Q1') can be left out of the reading; a value column named "time" is a value.
+    func testTimestampDetectionCanBeTurnedOffOrOverridden() throws {
+        let quarters = "Date,v\n1998 Q1,1\n1998 Q2,2\n1998 Q3,3\n"
+        XCTAssertThrowsError(try table(quarters)) { XCTAssertTrue("\($0)".contains("'1998 Q1' is not a timestamp"), "\($0)") }
+        let inOrder = try table(quarters, layout: .init(targetColumns: ["v"], findsTimestamp: false))
+        XCTAssertEqual(inOrder.series[0].values, [1, 2, 3])
+        XCTAssertNil(inOrder.series[0].frequency)
+        let race = try table("Year,Time\n1900,54.2\n1904,53.9\n", layout: .init(targetColumns: ["Time"]))
+        XCTAssertEqual(race.series[0].values, [54.2, 53.9])
+        XCTAssertNil(race.timestampColumn)
     }
 
     private func assertError(_ csv: String, gaps: GapPolicy = .error, ids: [String] = [], _ parts: [String], line: UInt = #line) {
