@@ -10,7 +10,7 @@ public final class ActNorm: FlowLayer {
     public let logScale: ParameterView
     /// 1 once initialised from data (not trained; saved with the weights).
     public let initialized: ParameterView
-    private let output = FloatBuffer()
+    private let output = FloatBuffer(), scales = FloatBuffer()
 
     public init(_ name: String, features: Int, layout: inout ParameterLayout) {
         self.features = features
@@ -36,12 +36,19 @@ public final class ActNorm: FlowLayer {
         p.value(initialized)[0] = 1
     }
 
+    /// exp(±s), once per feature rather than once per element.
+    private func scaleFactors(_ p: ParameterStore, sign: Float) -> UnsafeMutablePointer<Float> {
+        let s = p.value(logScale), e = scales.reserve(features)
+        for j in 0..<features { e[j] = Foundation.exp(sign * s[j]) }
+        return e
+    }
+
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, samples: Int,
                         logdet: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
-        let d = features, b = p.value(bias), s = p.value(logScale)
+        let d = features, b = p.value(bias), s = p.value(logScale), e = scaleFactors(p, sign: 1)
         let out = output.reserve(rows * d)
         for r in 0..<rows {
-            for j in 0..<d { out[r * d + j] = (x[r * d + j] + b[j]) * Foundation.exp(s[j]) }
+            for j in 0..<d { out[r * d + j] = (x[r * d + j] + b[j]) * e[j] }
         }
         y.update(from: out, count: rows * d)
         let perSample = Float(rows / samples) * (0..<d).reduce(Float(0)) { $0 + s[$1] }
@@ -49,20 +56,20 @@ public final class ActNorm: FlowLayer {
     }
 
     public func inverse(_ y: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, rows: Int, _ p: ParameterStore) {
-        let d = features, b = p.value(bias), s = p.value(logScale)
+        let d = features, b = p.value(bias), e = scaleFactors(p, sign: -1)
         for r in 0..<rows {
-            for j in 0..<d { x[r * d + j] = y[r * d + j] * Foundation.exp(-s[j]) - b[j] }
+            for j in 0..<d { x[r * d + j] = y[r * d + j] * e[j] - b[j] }
         }
     }
 
     /// dx = dy ⊙ exp(s);  db += Σ_rows dy ⊙ exp(s);  ds += Σ_rows dy ⊙ y + rows per sample · Σ_n dlogdet_n.
     public func backward(dy: UnsafePointer<Float>, dLogdet: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
                          rows: Int, samples: Int, _ p: ParameterStore) {
-        let d = features, s = p.value(logScale), y = output.pointer
+        let d = features, y = output.pointer, scale = scaleFactors(p, sign: 1)
         let db = p.gradientIfNeeded(bias), ds = p.gradientIfNeeded(logScale)
         let logdetWeight = Float(rows / samples) * (0..<samples).reduce(Float(0)) { $0 + dLogdet[$1] }
         for j in 0..<d {
-            let e = Foundation.exp(s[j])
+            let e = scale[j]
             var sumB: Float = 0, sumS: Float = 0
             for r in 0..<rows {
                 let g = dy[r * d + j]

@@ -5,7 +5,7 @@ import NN
 /// the rows of a mixer matrix (one patch a row), its patch-mixing flows on the columns (the matrix transposed).
 ///
 /// Forward saves what backward needs; `backward` writes (does not add to) dx and adds parameter gradients, given
-/// dL/dy and dL/dlogdet per sample.
+/// dL/dy and dL/dlogdet per sample. Every method may run in place (x and y, or dy and dx, the same buffer).
 public protocol FlowLayer: AnyObject {
     var features: Int { get }
     func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, samples: Int,

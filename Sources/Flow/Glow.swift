@@ -18,43 +18,22 @@ public struct GlowConfig: Sendable, Equatable {
     public var dimensions: Int { height * width * channels }
 }
 
-/// Space to depth: [batch, h, w, c] → [batch, h/2, w/2, 4c], y[i, j, (2·di + dj)·c + k] = x[2i + di, 2j + dj, k].
-/// A permutation: log|det| 0; its backward is its inverse.
-struct Squeeze {
-    let height: Int, width: Int, channels: Int
-
-    func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, inverse: Bool = false) {
-        let c = channels, h = height / 2, w = width / 2
-        for b in 0..<batch {
-            for i in 0..<h {
-                for j in 0..<w {
-                    for di in 0..<2 {
-                        for dj in 0..<2 {
-                            let wide = ((b * height + 2 * i + di) * width + 2 * j + dj) * c
-                            let deep = ((b * h + i) * w + j) * 4 * c + (2 * di + dj) * c
-                            if inverse { (y + wide).update(from: x + deep, count: c) } else { (y + deep).update(from: x + wide, count: c) }
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// One Glow level after its squeeze: steps of ActNorm, invertible 1×1 convolution and a convolutional affine
 /// coupling on [batch, h, w, c]; then, unless it is the last level, the split: an affine coupling that turns the
 /// second half of the channels into standard-normal latents given the first half (Glow's learned prior, written
 /// as the flow (z - μ) / σ, whose log-determinant is -Σ log σ), after which only the first half goes on.
 final class GlowLevel {
-    let squeeze: Squeeze
+    /// Space to depth, [batch, 2h, 2w, c/4] → [batch, h, w, c]: the mixer-matrix partition into 2 × 2 patches
+    /// (a patch's pixels and channels become one pixel's channels). A permutation: log|det| 0.
+    let squeeze: MixerMatrix
     let height: Int, width: Int, channels: Int
     let steps: [(ActNorm, InvertibleLinear, AffineCoupling)]
     let split: AffineCoupling?
-    private let squeezed = FloatBuffer(), gradient = FloatBuffer()
+    private let work = FloatBuffer(), gradient = FloatBuffer()
 
     init(_ name: String, input: (height: Int, width: Int, channels: Int), steps count: Int, hidden: Int, isLast: Bool,
          layout: inout ParameterLayout) {
-        squeeze = Squeeze(height: input.height, width: input.width, channels: input.channels)
+        squeeze = .plain(height: input.height, width: input.width, channels: input.channels, patch: 2)
         height = input.height / 2
         width = input.width / 2
         channels = 4 * input.channels
@@ -76,7 +55,7 @@ final class GlowLevel {
     func forward(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, batch: Int, logdet: UnsafeMutablePointer<Float>,
                  _ p: ParameterStore, initializing: Bool) {
         let rows = batch * pixels
-        squeeze.apply(x, out, batch: batch)
+        squeeze.gather(x, into: out, batch: batch)
         for (norm, convolution, coupling) in steps {
             if initializing { norm.initialize(from: out, rows: rows, p) }
             norm.forward(out, out, rows: rows, samples: batch, logdet: logdet, p)
@@ -87,7 +66,7 @@ final class GlowLevel {
     }
 
     func inverse(_ out: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, batch: Int, _ p: ParameterStore) {
-        let rows = batch * pixels, work = squeezed.reserve(rows * channels)
+        let rows = batch * pixels, work = self.work.reserve(rows * channels)
         work.update(from: out, count: rows * channels)
         split?.inverse(work, work, rows: rows, p)
         for (norm, convolution, coupling) in steps.reversed() {
@@ -95,7 +74,7 @@ final class GlowLevel {
             convolution.inverse(work, work, rows: rows, p)
             norm.inverse(work, work, rows: rows, p)
         }
-        squeeze.apply(work, x, batch: batch, inverse: true)
+        squeeze.scatter(work, into: x, batch: batch)
     }
 
     /// dx [batch, 2h, 2w, c/4] from the gradient of the whole level output [batch, h, w, c].
@@ -105,11 +84,10 @@ final class GlowLevel {
         split?.backward(dy: g, dLogdet: dLogdet, dx: g, rows: rows, samples: batch, p)
         for (norm, convolution, coupling) in steps.reversed() {
             coupling.backward(dy: g, dLogdet: dLogdet, dx: g, rows: rows, samples: batch, p)
-            convolution.backward(dy: g, dLogdet: dLogdet, dx: squeezed.reserve(rows * channels), rows: rows, samples: batch, p)
-            g.update(from: squeezed.pointer, count: rows * channels)  // (the 1×1 convolution mixes a row: not in place)
+            convolution.backward(dy: g, dLogdet: dLogdet, dx: g, rows: rows, samples: batch, p)
             norm.backward(dy: g, dLogdet: dLogdet, dx: g, rows: rows, samples: batch, p)
         }
-        squeeze.apply(g, dx, batch: batch, inverse: true)
+        squeeze.scatter(g, into: dx, batch: batch)
     }
 }
 

@@ -55,7 +55,7 @@ public final class InvertibleLinear: FlowLayer {
         return (logAbsDet, inverse)
     }
 
-    private let input = FloatBuffer()
+    private let input = FloatBuffer(), rowScratch = FloatBuffer()
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, samples: Int,
                         logdet: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
@@ -83,25 +83,29 @@ public final class InvertibleLinear: FlowLayer {
     }
 
     /// dx = dy W;  dW += dyᵀ x + (rows per sample · Σ_n dlogdet_n) W⁻ᵀ  (∂ log|det W| / ∂W = W⁻ᵀ).
+    /// dW first: dx may be dy itself, and each row of dx goes through a row of scratch before it is written.
     public func backward(dy: UnsafePointer<Float>, dLogdet: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
                          rows: Int, samples: Int, _ p: ParameterStore) {
         let d = features, w = p.value(weight), x = input.pointer
+        if let dw = p.gradientIfNeeded(weight) {
+            let logdetWeight = Double(rows / samples) * (0..<samples).reduce(0.0) { $0 + Double(dLogdet[$1]) }
+            let inverse = decompose(p).inverse
+            for i in 0..<d {
+                for j in 0..<d {
+                    var sum: Float = 0
+                    for r in 0..<rows { sum += dy[r * d + i] * x[r * d + j] }
+                    dw[i * d + j] += sum + Float(logdetWeight * inverse[j * d + i])
+                }
+            }
+        }
+        let row = rowScratch.reserve(d)
         for r in 0..<rows {
             for j in 0..<d {
                 var sum: Float = 0
                 for i in 0..<d { sum += dy[r * d + i] * w[i * d + j] }
-                dx[r * d + j] = sum
+                row[j] = sum
             }
-        }
-        guard let dw = p.gradientIfNeeded(weight) else { return }
-        let logdetWeight = Double(rows / samples) * (0..<samples).reduce(0.0) { $0 + Double(dLogdet[$1]) }
-        let inverse = decompose(p).inverse
-        for i in 0..<d {
-            for j in 0..<d {
-                var sum: Float = 0
-                for r in 0..<rows { sum += dy[r * d + i] * x[r * d + j] }
-                dw[i * d + j] += sum + Float(logdetWeight * inverse[j * d + i])
-            }
+            (dx + r * d).update(from: row, count: d)
         }
     }
 }

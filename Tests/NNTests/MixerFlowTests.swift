@@ -202,12 +202,12 @@ final class GlowTests: XCTestCase {
     }
 
     func testSqueezeIsAPermutation() {
-        let squeeze = Squeeze(height: 4, width: 2, channels: 2)
+        let squeeze = MixerMatrix.plain(height: 4, width: 2, channels: 2, patch: 2)  // Glow's squeeze
         let x = (0..<16).map(Float.init)
         var y = [Float](repeating: -1, count: 16), back = y
-        squeeze.apply(x, &y, batch: 1)
+        squeeze.gather(x, into: &y, batch: 1)
         XCTAssertEqual(Array(y[0..<8]), [0, 1, 2, 3, 4, 5, 6, 7], "pixels (0,0), (0,1), (1,0), (1,1) into one")
-        squeeze.apply(y, &back, batch: 1, inverse: true)
+        squeeze.scatter(y, into: &back, batch: 1)
         XCTAssertEqual(back, x)
     }
 
