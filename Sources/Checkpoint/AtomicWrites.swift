@@ -103,19 +103,22 @@ public enum AtomicFile {
         }
     }
 
-    /// Refuses to replace an existing output unless asked to, and never writes over one of the inputs.
+    /// Refuses to replace an existing output unless asked to, never writes over one of the inputs, and checks
+    /// that the folder that is to hold the output exists and takes new files: before any work, for every
+    /// command that writes a file or a folder.
     public static func checkOutput(_ path: String, overwrite: Bool, inputs: [String], option: String) throws {
         let target = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
         for input in inputs where URL(fileURLWithPath: input).standardizedFileURL.resolvingSymlinksInPath().path == target {
             throw CheckpointError(path: path, message: "\(option) is also an input; choose another output path")
         }
         if [.file, .folder].contains(PathKind(path)), !overwrite {
-            throw CheckpointError(path: path, message: "\(option): exists; give --overwrite to replace it")
+            throw CheckpointError(path: path, message: "\(option): already exists; give --overwrite to replace it")
         }
-        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        guard FileManager.default.fileExists(atPath: parent) else {
-            throw CheckpointError(path: path, message: "\(option): the folder \(parent) does not exist")
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent()
+        guard FileManager.default.fileExists(atPath: parent.path) else {
+            throw CheckpointError(path: path, message: "\(option): the folder \(parent.path) does not exist")
         }
+        try probe(parent, for: path, what: option)
     }
 }
 
@@ -139,10 +142,15 @@ extension AtomicFile {
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CheckpointError(path: path, message: "\(key) cannot be created: \(url.path) is not a folder")
         }
-        // access() says yes to root everywhere, and /proc refuses even root: make and remove a probe folder.
-        let probe = url.appendingPathComponent(".ttm-probe-\(getpid())").path
+        try probe(url, for: path, what: key)
+    }
+
+    /// Whether `folder` takes new entries. access() says yes to root everywhere, and /proc refuses even root:
+    /// a probe folder is made and removed.
+    private static func probe(_ folder: URL, for path: String, what: String) throws {
+        let probe = folder.appendingPathComponent(".ttm-probe-\(getpid())").path
         guard mkdir(probe, 0o700) == 0 else {
-            throw CheckpointError(path: path, message: "\(key) cannot be created in \(url.path): \(String(cString: strerror(errno)))")
+            throw CheckpointError(path: path, message: "\(what) cannot be created in \(folder.path): \(String(cString: strerror(errno)))")
         }
         rmdir(probe)
     }

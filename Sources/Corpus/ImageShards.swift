@@ -13,9 +13,7 @@ public enum ImageShards {
     /// Writes `train` (its last `validation` images held out as the validation split) and `test` into `output`,
     /// which appears whole or not at all.
     public static func write(train: ImageSet, test: ImageSet?, validation: Int, source: String, output: String, overwrite: Bool) throws {
-        if FileManager.default.fileExists(atPath: output) && !overwrite {
-            throw DataError("\(output): already exists (use --overwrite to replace it)")
-        }
+        try AtomicFile.checkOutput(output, overwrite: overwrite, inputs: [source], option: "output")
         guard validation >= 0, validation < train.count else {
             throw DataError("\(source): --validation-count \(validation) leaves no training images (the train set has \(train.count))")
         }

@@ -49,27 +49,15 @@ public struct PrepareReport: Sendable {
 }
 
 public enum Prepare {
-    /// Reads `csv`, writes shards into `output` atomically: everything is written into a temporary sibling
+    /// Reads `csv` (or a .tsf file), writes shards into `output` atomically: everything is written into a temporary sibling
     /// folder that is renamed to `output` only when complete; on any error it is removed.
     public static func run(csv: String, output: String, options: PrepareOptions) throws -> PrepareReport {
-        let table = csv.lowercased().hasSuffix(".tsf") ? try SeriesTable.read(tsf: csv, missing: options.missing)
-            : try SeriesTable.read(csv: csv, layout: options.layout, missing: options.missing, gaps: options.gaps)
+        let table = try SeriesTable.read(csv, layout: options.layout, missing: options.missing, gaps: options.gaps)
         return try write(table, source: csv, output: output, options: options)
     }
 
     public static func write(_ table: SeriesTable, source: String, output: String, options: PrepareOptions) throws -> PrepareReport {
-        let manager = FileManager.default
-        let target = URL(fileURLWithPath: output).standardizedFileURL
-        let parent = target.deletingLastPathComponent()
-        if manager.fileExists(atPath: target.path) && !options.overwrite {
-            throw DataError("\(output): already exists (use --overwrite to replace it)")
-        }
-        var isDirectory: ObjCBool = false
-        guard manager.fileExists(atPath: parent.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw DataError("\(output): parent folder \(parent.path) does not exist")
-        }
-        guard manager.isWritableFile(atPath: parent.path) else { throw DataError("\(output): folder \(parent.path) is not writable") }
-
+        try AtomicFile.checkOutput(output, overwrite: options.overwrite, inputs: [source], option: "output")
         let stats = trainStatistics(table, split: options.split)
         // Group series into shards of at most `shardBytes` of values.
         var groups: [[Int]] = [[]]

@@ -76,7 +76,8 @@ public struct SeriesTable: Sendable {
         let channels = targetIndices.count
 
         var order: [String] = []
-        var builders: [String: (timestamps: [String], times: [Timestamp], values: [Float], lines: [Int], missing: [Bool])] = [:]
+        // A missing value is held as NaN: every other value is checked finite, so NaN marks exactly the gaps.
+        var builders: [String: (timestamps: [String], times: [Timestamp], values: [Float], lines: [Int])] = [:]
         var firstTime: (Timestamp, line: Int)? = nil
         var firstLineOfId: [String: (line: Int, fields: [Substring])] = [:]
         for row in file.rows {
@@ -92,7 +93,7 @@ public struct SeriesTable: Sendable {
                     firstLineOfId[id] = (row.line, parts)
                 }
             }
-            if builders[id] == nil { order.append(id); builders[id] = ([], [], [], [], []) }
+            if builders[id] == nil { order.append(id); builders[id] = ([], [], [], []) }
             if let timestampIndex {
                 let text = String(row.fields[timestampIndex].trimmingSpaces)
                 let at = "\(path): line \(row.line), column '\(file.header[timestampIndex])'"
@@ -117,14 +118,12 @@ public struct SeriesTable: Sendable {
                         throw DataError("\(path): line \(row.line), column '\(file.header[index])': missing value (--missing ffill carries the last value forward)")
                     }
                     builders[id]!.values.append(.nan)
-                    builders[id]!.missing.append(true)
                     continue
                 }
                 guard let value = Float(cell), value.isFinite else {
                     throw DataError("\(path): line \(row.line), column '\(file.header[index])': '\(cell)' is not a finite number")
                 }
                 builders[id]!.values.append(value)
-                builders[id]!.missing.append(false)
             }
         }
 
@@ -139,13 +138,10 @@ public struct SeriesTable: Sendable {
                 }
                 throw DataError("\(path): line \(b.lines[i]): timestamp '\(b.timestamps[i])'\(inSeries) is earlier than '\(b.timestamps[i - 1])' at line \(b.lines[i - 1]); the rows of a series must be in time order (sort the file by time)")
             }
-            if b.missing.contains(true) {
+            if b.values.contains(where: \.isNaN) {
                 if missing == .drop { table.droppedForMissingValues.append(id); continue }
-                for i in b.values.indices where b.missing[i] {
-                    guard i >= channels else {
-                        throw DataError("\(path): line \(b.lines[i / channels]), column '\(table.columns[i % channels])': missing value at the start of a series cannot be forward-filled")
-                    }
-                    b.values[i] = b.values[i - channels]
+                if let i = forwardFill(&b.values, channels: channels) {
+                    throw DataError("\(path): line \(b.lines[i / channels]), column '\(table.columns[i % channels])': missing value at the start of a series cannot be forward-filled")
                 }
             }
             let frequency = Frequency.infer(b.times)
@@ -192,6 +188,23 @@ public struct SeriesTable: Sendable {
             }
         }
         if let filled { timestamps = filled.timestamps; values = filled.values }
+    }
+
+    /// Missing values (NaN) take the value of the same channel one row earlier; returns the first element that has
+    /// no row before it (a missing value in the first row), or nil when all are filled.
+    static func forwardFill(_ values: inout [Float], channels: Int) -> Int? {
+        for i in values.indices where values[i].isNaN {
+            guard i >= channels else { return i }
+            values[i] = values[i - channels]
+        }
+        return nil
+    }
+
+    /// One reader for every series file ttm prepares: a Monash-archive `.tsf` (which names its own fields, so
+    /// `layout` and `gaps` do not apply) or a CSV.
+    public static func read(_ path: String, layout: Layout, missing: MissingValuePolicy, gaps: GapPolicy) throws -> SeriesTable {
+        path.lowercased().hasSuffix(".tsf") ? try read(tsf: path, missing: missing)
+            : try read(csv: path, layout: layout, missing: missing, gaps: gaps)
     }
 
     /// NA, NaN, null or None in any case (checked without lowercasing a copy of every cell).

@@ -67,10 +67,9 @@ extension SeriesTable {
             let id = idParts.isEmpty ? "series-\(table.series.count + 1)" : idParts.joined(separator: "/")
             if values.contains(where: \.isNaN) {
                 if missing == .drop { table.droppedForMissingValues.append(id); continue }
-                guard let first = values.firstIndex(where: { !$0.isNaN }), first == 0 else {
+                if forwardFill(&values, channels: 1) != nil {
                     throw DataError("\(path): line \(number): the series '\(id)' starts with a missing value, which cannot be forward-filled")
                 }
-                for i in values.indices.dropFirst() where values[i].isNaN { values[i] = values[i - 1] }
             }
             let timestamps: [String] = (start != nil && frequency != nil)
                 ? values.indices.map { start!.advanced(by: $0, of: frequency!).text }

@@ -39,12 +39,16 @@ struct PrepareCommand: ParsableCommand {
         guard (input == nil) != (images == nil) else { throw ValidationError("give exactly one of --input (a CSV) and --images") }
         if let validationCount, validationCount < 0 { throw ValidationError("--validation-count must not be negative") }
         if noTimestamp, timestampColumn != nil { throw ValidationError("give --timestamp-column or --no-timestamp, not both") }
+        // Options that name CSV columns mean nothing to images or to a .tsf file (which names its own fields).
+        let columnOptions = [("--timestamp-column", timestampColumn), ("--id-columns", idColumns), ("--target-columns", targetColumns)]
         if images != nil {
-            let csvOnly = [("--timestamp-column", timestampColumn), ("--id-columns", idColumns), ("--target-columns", targetColumns),
-                           ("--context", context.map(String.init)), ("--horizon", horizon.map(String.init))]
+            let csvOnly = columnOptions + [("--context", context.map(String.init)), ("--horizon", horizon.map(String.init))]
             if let given = csvOnly.first(where: { $0.1 != nil }) { throw ValidationError("\(given.0) applies to a CSV (--input), not to --images") }
         } else if validationCount != nil {
             throw ValidationError("--validation-count applies to --images; a CSV is split by --split")
+        }
+        if input?.lowercased().hasSuffix(".tsf") == true, let given = columnOptions.first(where: { $0.1 != nil }) {
+            throw ValidationError("\(given.0) applies to a CSV; a .tsf file names its own fields")
         }
         guard shardSizeMb > 0 else { throw ValidationError("--shard-size-mb must be positive") }
         if let context, context < 0 { throw ValidationError("--context must not be negative") }
@@ -82,15 +86,7 @@ struct PrepareCommand: ParsableCommand {
                           findsTimestamp: !noTimestamp),
             split: splitProtocol, context: context ?? (split == "ett-hourly" ? 512 : 0),
             missing: missing, gaps: gaps, shardBytes: Int(shardSizeMb * 1_048_576), overwrite: overwrite)
-        let table: SeriesTable
-        if input.lowercased().hasSuffix(".tsf") {
-            if let given = [("--timestamp-column", timestampColumn), ("--id-columns", idColumns), ("--target-columns", targetColumns)].first(where: { $0.1 != nil }) {
-                throw ValidationError("\(given.0) applies to a CSV; a .tsf file names its own fields")
-            }
-            table = try SeriesTable.read(tsf: input, missing: options.missing)
-        } else {
-            table = try SeriesTable.read(csv: input, layout: options.layout, missing: options.missing, gaps: options.gaps)
-        }
+        let table = try SeriesTable.read(input, layout: options.layout, missing: options.missing, gaps: options.gaps)
         if let horizon {
             let window = options.context + horizon
             let short = table.series.filter { splitProtocol.ends(length: $0.length).0 < window }
