@@ -48,16 +48,6 @@ public struct Dropout: Sendable {
         }
         for i in 0..<count { y[i] = x[i] * mask[i] }
     }
-
-    /// dx += dy ⊙ mask of the last forward (dx += dy when it dropped nothing)
-    public func backward(dy: UnsafePointer<Float>, mask: DropoutMask, dx: UnsafeMutablePointer<Float>, count: Int) {
-        if mask.applied {
-            let m = mask.values.pointer
-            for i in 0..<count { dx[i] += dy[i] * m[i] }
-        } else {
-            for i in 0..<count { dx[i] += dy[i] }
-        }
-    }
 }
 
 /// The mask of a dropout layer's last forward, kept for its backward: the scaled mask when one was drawn, or
@@ -67,8 +57,8 @@ public final class DropoutMask {
     public internal(set) var applied = false
     public init() {}
 
-    /// dy ⊙ mask in place (nothing when no mask was applied).
-    /// dy ⊙ mask written into `buffer`, or dy itself when nothing was dropped (no pass at all).
+    /// dy ⊙ mask written into `buffer`, or dy itself when nothing was dropped (no pass at all): the backward
+    /// of the dropout, which callers need not zero a gradient buffer for.
     public func applied(to dy: UnsafePointer<Float>, using buffer: FloatBuffer, count: Int) -> UnsafePointer<Float> {
         guard applied else { return dy }
         let out = buffer.reserve(count), m = values.pointer
@@ -76,6 +66,7 @@ public final class DropoutMask {
         return UnsafePointer(out)
     }
 
+    /// dy ⊙ mask in place (nothing when no mask was applied).
     public func apply(to dy: UnsafeMutablePointer<Float>, count: Int) {
         guard applied else { return }
         let m = values.pointer

@@ -75,19 +75,16 @@ public final class FeatureMixing: SequenceLayer {
     public func backward(_ dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, _ p: ParameterStore) {
         let L = config.inputSize, N = config.nSeries, F = config.ffDim
         let count = batch * L * N, hiddenCount = batch * L * F
-        let dOut = gradOut.reserve(count)
-        dOut.update(repeating: 0, count: count)
-        dropout2.backward(dy: dy, mask: mask2, dx: dOut, count: count)
+        // Buffers with a single writer are written, not zeroed and accumulated into.
+        let dOut = mask2.applied(to: dy, using: gradOut, count: count)
         let dA = gradHidden.reserve(hiddenCount)
-        dA.update(repeating: 0, count: hiddenCount)
-        linear2.backward(dy: dOut, x: activated.pointer, dx: dA, rows: batch * L, p)
+        linear2.backward(dy: dOut, x: activated.pointer, dx: dA, rows: batch * L, p, overwritingInput: true)
         mask1.apply(to: dA, count: hiddenCount)
         let dH = gradPre.reserve(hiddenCount)
         dH.update(repeating: 0, count: hiddenCount)
         Activation.relu.backward(dy: dA, x: hidden.pointer, dx: dH, count: hiddenCount)
         let dU = gradNorm.reserve(count)
-        dU.update(repeating: 0, count: count)
-        linear1.backward(dy: dH, x: normalized.pointer, dx: dU, rows: batch * L, p)
+        linear1.backward(dy: dH, x: normalized.pointer, dx: dU, rows: batch * L, p, overwritingInput: true)
         norm.backward(dy: dU, dx: dx, rows: batch, saved: bnSaved, scratch: scratch, p)
         if let dx { addInPlace(dx, dy, count: count) }
     }

@@ -113,18 +113,16 @@ public final class TSMixer: SequenceLayer {
     public func backward(_ dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, _ p: ParameterStore) {
         let L = config.seqLen, P = config.predLen, N = config.nFeatures
         let upstream = revin?.denormalizeBackward(dOut: dy, into: gradA, p) ?? dy
+        // Buffers with a single writer are written, not zeroed and accumulated into.
         let dz = gradB.reserve(batch * P * N)
-        dz.update(repeating: 0, count: batch * P * N)
-        Permute.swapLastTwoAdding(upstream, into: dz, batch: batch, rows: N, cols: P)
+        Permute.swapLastTwo(upstream, dz, batch: batch, rows: P, cols: N)
         let dht = gradA.reserve(max(batch * L * N, batch * P * N))
-        dht.update(repeating: 0, count: batch * L * N)
-        projection.backward(dy: dz, x: transposed.pointer, dx: dht, rows: batch * N, p)
+        projection.backward(dy: dz, x: transposed.pointer, dx: dht, rows: batch * N, p, overwritingInput: true)
         // Frozen mixing layers need no gradient, unless a trainable RevIN affine map or dx lies below them.
         let affineTrains = revin?.affineWeight.map(p.needsGradient) ?? false
         if bodyFrozen && !affineTrains && dx == nil { return }
         let dh = gradBody.reserve(batch * L * N)
-        dh.update(repeating: 0, count: batch * L * N)
-        Permute.swapLastTwoAdding(dht, into: dh, batch: batch, rows: L, cols: N)
+        Permute.swapLastTwo(dht, dh, batch: batch, rows: N, cols: L)
         if let revin {
             let dxn = gradB.reserve(max(batch * L * N, batch * P * N))
             dxn.update(repeating: 0, count: batch * L * N)

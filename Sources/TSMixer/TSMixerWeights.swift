@@ -16,9 +16,10 @@ public enum TSMixerWeights {
 
     /// A row-major [rows, cols] matrix as [cols, rows]: between PyTorch's [out, in] and Keras' [in, out] kernels.
     static func transposed(_ m: [Float], rows: Int, cols: Int) -> [Float] {
-        var t = [Float](repeating: 0, count: m.count)
-        for r in 0..<rows { for c in 0..<cols { t[c * rows + r] = m[r * cols + c] } }
-        return t
+        [Float](unsafeUninitializedCapacity: m.count) { t, initialized in
+            Permute.swapLastTwo(m, t.baseAddress!, batch: 1, rows: rows, cols: cols)
+            initialized = m.count
+        }
     }
 
     public static func entries(_ store: ParameterStore) -> [SafeTensors.Entry] {

@@ -63,15 +63,13 @@ public final class TemporalMixing: SequenceLayer {
 
     public func backward(_ dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, _ p: ParameterStore) {
         let L = config.inputSize, N = config.nSeries, count = batch * L * N
+        // Buffers with a single writer are written, not zeroed and accumulated into.
         let a = gradA.reserve(count), b = gradB.reserve(count)
-        a.update(repeating: 0, count: count)
-        dropout.backward(dy: dy, mask: mask, dx: a, count: count)        // d(ReLU out) in [B, L, N]
-        b.update(repeating: 0, count: count)
-        Permute.swapLastTwoAdding(a, into: b, batch: batch, rows: N, cols: L)      // to [B, N, L]
+        let dOut = mask.applied(to: dy, using: gradA, count: count)              // d(ReLU out) in [B, L, N]
+        Permute.swapLastTwo(dOut, b, batch: batch, rows: L, cols: N)               // to [B, N, L]
         a.update(repeating: 0, count: count)
         Activation.relu.backward(dy: b, x: hidden.pointer, dx: a, count: count)    // dh
-        b.update(repeating: 0, count: count)
-        linear.backward(dy: a, x: normalized.pointer, dx: b, rows: batch * N, p)   // du
+        linear.backward(dy: a, x: normalized.pointer, dx: b, rows: batch * N, p, overwritingInput: true)   // du
         guard let dx else {
             norm.backward(dy: b, dx: nil, rows: batch, saved: bnSaved, scratch: scratch, p)
             return

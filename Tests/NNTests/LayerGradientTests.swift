@@ -64,12 +64,12 @@ final class LayerGradientTests: XCTestCase {
 
     func testDropoutWithAFixedMask() {
         let dropout = Dropout(rate: 0.4, site: 3)
-        let y = FloatBuffer(capacity: 30), mask = DropoutMask()
+        let y = FloatBuffer(capacity: 30), mask = DropoutMask(), scratch = FloatBuffer()
         let context = Dropout.Context(seed: 11, step: 2, firstSample: 5)
         var g = Lcg(seed: 8)
         check.run("Dropout", input: g.array(30), store: nil, outputCount: 30,
                   forward: { x in dropout.forward(x, y.pointer, mask: mask, samples: 3, perSample: 10, context: context); return UnsafePointer(y.pointer) },
-                  backward: { dy, dx in dropout.backward(dy: dy, mask: mask, dx: dx, count: 30) })
+                  backward: { dy, dx in dx.update(from: mask.applied(to: dy, using: scratch, count: 30), count: 30) })
     }
 
     func testSoftmaxGate() {
