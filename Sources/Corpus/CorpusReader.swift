@@ -16,6 +16,8 @@ public final class CorpusReader {
         /// shards written before ttm stored frequencies).
         public let lastTimestamp: String?
         public let frequency: Frequency?
+        /// As `SeriesTable.Series.clock`.
+        public var clock: (last: Timestamp, frequency: Frequency)? { Timestamp.clock(last: lastTimestamp, frequency: frequency) }
     }
 
     public let folder: String

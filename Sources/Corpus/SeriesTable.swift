@@ -20,6 +20,8 @@ public struct SeriesTable: Sendable {
         /// The spacing of the timestamps; nil without a timestamp column or with a single row.
         public var frequency: Frequency?
         public var length: Int { timestamps.count }
+        /// The last row's time and the frequency, when both are known: where a forecast's timestamps start.
+        public var clock: (last: Timestamp, frequency: Frequency)? { Timestamp.clock(last: timestamps.last, frequency: frequency) }
         public init(id: String, timestamps: [String], values: [Float], frequency: Frequency? = nil) {
             self.id = id
             self.timestamps = timestamps

@@ -100,6 +100,12 @@ public struct Timestamp: Equatable, Sendable {
         }
     }
 
+    /// `last` parsed, with `frequency`, when there are both (a series' clock, stored as text).
+    static func clock(last: String?, frequency: Frequency?) -> (last: Timestamp, frequency: Frequency)? {
+        guard let last, let frequency, let time = Timestamp(parsing: Substring(last)) else { return nil }
+        return (time, frequency)
+    }
+
     /// The text, in the style it was parsed from.
     public var text: String {
         guard kind == .calendar else { return String(value) }

@@ -51,8 +51,7 @@ public enum ModelConfig: Equatable, Sendable {
     /// without model_type, as older granite-tsfm wrote) or a Keras-serialised KerasFactory TSMixer
     /// (`class_name: TSMixer`). Anything else is refused naming the key that decided.
     public init(configJSON data: Data, source: String) throws {
-        let fields: [String: JSONValue]
-        fields = try JSONValue.object(from: data)
+        let fields = try JSONValue.object(from: data)
         if TSMixer.Config.isSerializedTSMixer(fields) {
             self = .tsmixer(try TSMixer.Config(serialized: fields, source: source))
         } else if fields["class_name"] != nil {

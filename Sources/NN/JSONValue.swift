@@ -62,7 +62,7 @@ extension JSONValue {
             throw ConfigError(key: "(file)", message: "holds a JSON \(parsed is [Any] ? "array" : "value"), not an object")
         }
         do { return try JSONDecoder().decode([String: JSONValue].self, from: data) } catch {
-            throw ConfigError(key: "(file)", message: "\(error.localizedDescription)")
+            throw ConfigError(key: "(file)", message: error.localizedDescription)
         }
     }
 }

@@ -65,8 +65,7 @@ extension TTMConfig {
     /// Reads IBM's `config.json`. Unknown fields, features we do not implement, wrong types and inconsistent
     /// values are errors naming the field.
     public init(json data: Data, source: String = "config.json") throws {
-        let fields: [String: JSONValue]
-        fields = try JSONValue.object(from: data)
+        let fields = try JSONValue.object(from: data)
         let reader = ConfigFields(fields: fields, source: source)
         self.init(
             contextLength: try reader.int("context_length"),

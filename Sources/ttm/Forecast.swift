@@ -111,10 +111,7 @@ enum PastValues {
                 throw DataError("\(path): series too short: \(series.length) rows, the model needs context_length \(contextLength)")
             }
             let last = Array(series.values[((series.length - contextLength) * channels)...])
-            var clock: Clock? = nil
-            if let frequency = series.frequency, let column = table.timestampColumn, let time = series.timestamps.last.flatMap({ Timestamp(parsing: Substring($0)) }) {
-                clock = (time, frequency, column)
-            }
+            let clock: Clock? = series.clock.flatMap { clock in table.timestampColumn.map { (clock.last, clock.frequency, $0) } }
             return (NumPyArray(shape: [1, contextLength, channels], values: last), table.columns, clock)
         }
         var array = try NumPyArray.read(contentsOf: path)

@@ -25,13 +25,8 @@ extension Forecast {
             switch self { case .prepared(let r): r.series[i].length; case .table(let t): t.series[i].length }
         }
         /// The last row's time and the frequency, when both are known.
-        func clock(_ i: Int) -> (Timestamp, Frequency)? {
-            let (text, frequency): (String?, Frequency?) = switch self {
-            case .prepared(let r): (r.series[i].lastTimestamp, r.series[i].frequency)
-            case .table(let t): (t.series[i].timestamps.last, t.series[i].frequency)
-            }
-            guard let text, let frequency, let time = Timestamp(parsing: Substring(text)) else { return nil }
-            return (time, frequency)
+        func clock(_ i: Int) -> (last: Timestamp, frequency: Frequency)? {
+            switch self { case .prepared(let r): r.series[i].clock; case .table(let t): t.series[i].clock }
         }
         /// The last `rows` rows of series i, all channels, into `buffer`.
         func readLast(_ i: Int, rows: Int, into buffer: UnsafeMutablePointer<Float>) throws {
