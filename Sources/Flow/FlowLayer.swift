@@ -14,3 +14,19 @@ public protocol FlowLayer: AnyObject {
     func backward(dy: UnsafePointer<Float>, dLogdet: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
                   rows: Int, samples: Int, _ p: ParameterStore)
 }
+
+/// A whole flow on images, x and z [batch, dimensions] (MixerFlow, Glow): what training, evaluation and sampling
+/// need of either, and what their tests check alike.
+public protocol FlowNetwork: AnyObject {
+    var layout: ParameterLayout { get }
+    /// Values per image: height · width · channels.
+    var dimensions: Int { get }
+    /// Fresh parameters (couplings as the identity); ActNorms start from the first batch instead.
+    func initialize(_ p: ParameterStore, seed: UInt64)
+    /// z = f(x) and logdet += log|det ∂f/∂x| per image; `initializing` starts the ActNorms from this batch.
+    func forward(_ x: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, batch: Int, logdet: UnsafeMutablePointer<Float>,
+                 _ p: ParameterStore, initializing: Bool)
+    func inverse(_ z: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, batch: Int, _ p: ParameterStore)
+    /// dx from dL/dz and dL/dlogdet of the last forward; parameter gradients accumulate.
+    func backward(dz: UnsafePointer<Float>, dLogdet: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, batch: Int, _ p: ParameterStore)
+}

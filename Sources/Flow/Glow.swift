@@ -93,9 +93,10 @@ final class GlowLevel {
 
 /// The multi-scale Glow network on [batch, height, width, channels] images. z per image is the concatenation of
 /// every level's factored-out half (level 0 first) and the last level's output, each [h, w, channels] in order.
-public final class Glow {
+public final class Glow: FlowNetwork {
     public let config: GlowConfig
     public let layout: ParameterLayout
+    public var dimensions: Int { config.dimensions }
     let levels: [GlowLevel]
     /// Per level: its whole output, its kept channels (the next level's input), its latents packed per image, and
     /// the gradients of the first two.

@@ -88,9 +88,10 @@ final class MixingStep {
 /// The MixerFlow network: an invertible 1×1 convolution over the colour channels, then `steps` mixing steps, on the
 /// plain partition or (every `shiftEvery`-th) the shifted one. x and z are [batch, height, width, channels].
 /// The couplings alternate which half they change from one step to the next.
-public final class MixerFlow {
+public final class MixerFlow: FlowNetwork {
     public let config: MixerFlowConfig
     public let layout: ParameterLayout
+    public var dimensions: Int { config.dimensions }
     let convolution: InvertibleLinear
     let steps: [MixingStep]
     private let work = FloatBuffer(), gradient = FloatBuffer()
@@ -118,7 +119,6 @@ public final class MixerFlow {
         }
     }
 
-    /// z = f(x) and logdet += log|det ∂f/∂x| per image.
     public func forward(_ x: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, batch: Int, logdet: UnsafeMutablePointer<Float>,
                         _ p: ParameterStore, initializing: Bool = false) {
         let pixels = batch * config.height * config.width
@@ -126,7 +126,6 @@ public final class MixerFlow {
         for step in steps { step.forward(z, batch: batch, logdet: logdet, p, initializing: initializing) }
     }
 
-    /// x = f⁻¹(z).
     public func inverse(_ z: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, batch: Int, _ p: ParameterStore) {
         let count = batch * config.dimensions
         let image = work.reserve(count)
@@ -135,7 +134,6 @@ public final class MixerFlow {
         convolution.inverse(image, x, rows: batch * config.height * config.width, p)
     }
 
-    /// dx from dL/dz and dL/dlogdet of the last forward; parameter gradients accumulate.
     public func backward(dz: UnsafePointer<Float>, dLogdet: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, batch: Int, _ p: ParameterStore) {
         let count = batch * config.dimensions
         let g = gradient.reserve(count)

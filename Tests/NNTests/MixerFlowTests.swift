@@ -4,75 +4,71 @@ import NN
 import Optimizers
 import XCTest
 
-/// The whole MixerFlow on tiny images (6 x 6, patch 2, a shifted step): invertible, its log-determinant that of
-/// a finite-difference Jacobian, its gradients those of finite differences.
-/// Couplings start as the identity (last layer zero): give their last layers weights, so that a test sees them work.
-func wakeCouplings(_ store: ParameterStore, seed: UInt64) {
-    var generator = Lcg(seed: seed)
+/// Random parameters for a flow's tests: everything random (ActNorms included), then the flow's own start
+/// (couplings as the identity) and weights in the couplings' last layers again, so that the tests see them work.
+func randomStore(for flow: FlowNetwork, seed: UInt64) -> ParameterStore {
+    let store = ParameterStore(layout: flow.layout)
+    randomize(store, seed: seed, scale: 0.3)
+    flow.initialize(store, seed: seed &+ 1)
+    var generator = Lcg(seed: seed &+ 2)
     for view in store.layout.views where view.name.contains(".net.2.") {
         store.set(view, to: generator.array(view.count, scale: 0.2))
     }
+    return store
 }
 
-/// A whole flow on images of `dimensions` values: inverse(forward(x)) = x within 1e-4 on a batch of 2; the first
-/// image's log-determinant equals log|det| of its central-difference Jacobian (1e-3 relative) and does not depend
-/// on the batch.
-func assertFlowInvertsWithItsJacobiansLogDeterminant(
-    _ name: String, dimensions d: Int, seed: UInt64,
-    forward: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void,
-    inverse: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void,
-    file: StaticString = #filePath, line: UInt = #line
-) {
+/// A whole flow: inverse(forward(x)) = x within 1e-4 on a batch of 2; the first image's log-determinant equals
+/// log|det| of its central-difference Jacobian (1e-3 relative) and does not depend on the batch.
+func assertFlowInvertsWithItsJacobiansLogDeterminant(_ name: String, _ flow: FlowNetwork, _ store: ParameterStore, seed: UInt64,
+                                                     file: StaticString = #filePath, line: UInt = #line) {
+    let d = flow.dimensions
+    func forward(_ x: [Float], batch: Int) -> (z: [Float], logdet: [Float]) {
+        var z = [Float](repeating: 0, count: batch * d), logdet = [Float](repeating: 0, count: batch)
+        flow.forward(x, &z, batch: batch, logdet: &logdet, store, initializing: false)
+        return (z, logdet)
+    }
     var generator = Lcg(seed: seed)
     let x = generator.array(2 * d)
-    var z = [Float](repeating: 0, count: 2 * d), back = z, logdet: [Float] = [0, 0]
-    forward(x, &z, 2, &logdet)
-    inverse(z, &back, 2)
+    let (z, logdet) = forward(x, batch: 2)
+    var back = [Float](repeating: 0, count: 2 * d)
+    flow.inverse(z, &back, batch: 2, store)
     XCTAssertLessThanOrEqual(zip(x, back).map { abs($0 - $1) }.max()!, 1e-4, name, file: file, line: line)
     var jacobian = [[Double]](repeating: [Double](repeating: 0, count: d), count: d)
     let first = Array(x[0..<d])
     for j in 0..<d {
-        var plus = first, minus = first, zp = [Float](repeating: 0, count: d), zm = zp, scratch: [Float] = [0]
+        var plus = first, minus = first
         plus[j] += 1e-2; minus[j] -= 1e-2
-        forward(plus, &zp, 1, &scratch)
-        forward(minus, &zm, 1, &scratch)
+        let zp = forward(plus, batch: 1).z, zm = forward(minus, batch: 1).z
         for i in 0..<d { jacobian[i][j] = (Double(zp[i]) - Double(zm[i])) / 2e-2 }
     }
-    var single: [Float] = [0], zs = [Float](repeating: 0, count: d)
-    forward(first, &zs, 1, &single)
-    let expected = logAbsDeterminant(jacobian)
-    XCTAssertEqual(Double(single[0]), expected, accuracy: 1e-3 * max(abs(expected), 1), name, file: file, line: line)
-    XCTAssertEqual(single[0], logdet[0], accuracy: 1e-4, "\(name): per-image log-determinants do not depend on the batch", file: file, line: line)
+    let single = forward(first, batch: 1).logdet[0], expected = logAbsDeterminant(jacobian)
+    XCTAssertEqual(Double(single), expected, accuracy: 1e-3 * max(abs(expected), 1), name, file: file, line: line)
+    XCTAssertEqual(single, logdet[0], accuracy: 1e-4, "\(name): per-image log-determinants do not depend on the batch", file: file, line: line)
 }
 
 /// Finite differences of outputs and log-determinants of a whole flow on a batch of 2 against its backward.
-func assertFlowGradients(_ name: String, dimensions d: Int, seed: UInt64, store: ParameterStore, check: GradientCheck = GradientCheck(),
-                         forward: @escaping (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void,
-                         backward: @escaping (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) {
-    let batch = 2
+func assertFlowGradients(_ name: String, _ flow: FlowNetwork, _ store: ParameterStore, seed: UInt64, check: GradientCheck = GradientCheck()) {
+    let batch = 2, d = flow.dimensions
     var generator = Lcg(seed: seed)
     let out = FloatBuffer(capacity: batch * d + batch)
     check.run(name, input: generator.array(batch * d), store: store, outputCount: batch * d + batch, forward: { x in
         (out.pointer + batch * d).update(repeating: 0, count: batch)
-        forward(x, out.pointer, batch, out.pointer + batch * d)
+        flow.forward(x, out.pointer, batch: batch, logdet: out.pointer + batch * d, store, initializing: false)
         return UnsafePointer(out.pointer)
-    }, backward: { g, dx in backward(g, g + batch * d, dx, batch) })
+    }, backward: { g, dx in flow.backward(dz: g, dLogdet: g + batch * d, dx: dx, batch: batch, store) })
 }
 
+/// The whole MixerFlow on tiny images (6 x 6, patch 2, a shifted step): invertible, its log-determinant that of
+/// a finite-difference Jacobian, its gradients those of finite differences.
 final class MixerFlowTests: XCTestCase {
-    private func model(channels: Int) -> (MixerFlow, ParameterStore) {
+    private func model(channels: Int) -> MixerFlow {
         var config = MixerFlowConfig(height: 6, width: 6, channels: channels)
         config.patch = 2
         config.steps = 2
         config.shiftEvery = 2
         config.channelHidden = 6
         config.patchHidden = 5
-        let flow = MixerFlow(config)
-        let store = ParameterStore(layout: flow.layout)
-        randomize(store, seed: 41, scale: 0.3)
-        flow.initialize(store, seed: 5)
-        wakeCouplings(store, seed: 43)
-        return (flow, store)
+        return MixerFlow(config)
     }
 
     func testTheMixerMatrixPartitionsTheImage() {
@@ -93,17 +89,14 @@ final class MixerFlowTests: XCTestCase {
 
     func testInvertsAndItsLogDeterminantIsTheJacobians() {
         for channels in [1, 2] {
-            let (flow, store) = model(channels: channels)
-            assertFlowInvertsWithItsJacobiansLogDeterminant("MixerFlow, \(channels) channels", dimensions: 36 * channels, seed: 47,
-                forward: { flow.forward($0, $1, batch: $2, logdet: $3, store) }, inverse: { flow.inverse($0, $1, batch: $2, store) })
+            let flow = model(channels: channels)
+            assertFlowInvertsWithItsJacobiansLogDeterminant("MixerFlow, \(channels) channels", flow, randomStore(for: flow, seed: 41), seed: 47)
         }
     }
 
     func testGradientsOfOutputsAndLogDeterminant() {
-        let (flow, store) = model(channels: 2)
-        assertFlowGradients("MixerFlow", dimensions: 72, seed: 53, store: store,
-                            forward: { flow.forward($0, $1, batch: $2, logdet: $3, store) },
-                            backward: { flow.backward(dz: $0, dLogdet: $1, dx: $2, batch: $3, store) })
+        let flow = model(channels: 2)
+        assertFlowGradients("MixerFlow", flow, randomStore(for: flow, seed: 41), seed: 53)
     }
 }
 
@@ -188,17 +181,12 @@ final class FlowObjectiveTests: XCTestCase {
 /// The Glow baseline on tiny images (4 x 4, two levels, a split): invertible, its log-determinant that of a
 /// finite-difference Jacobian, its gradients those of finite differences.
 final class GlowTests: XCTestCase {
-    private func model(channels: Int) -> (Glow, ParameterStore) {
+    private func model(channels: Int) -> Glow {
         var config = GlowConfig(height: 4, width: 4, channels: channels)
         config.levels = 2
         config.stepsPerLevel = 2
         config.hidden = 4
-        let glow = Glow(config)
-        let store = ParameterStore(layout: glow.layout)
-        randomize(store, seed: 83, scale: 0.3)
-        glow.initialize(store, seed: 7)
-        wakeCouplings(store, seed: 89)
-        return (glow, store)
+        return Glow(config)
     }
 
     func testSqueezeIsAPermutation() {
@@ -213,16 +201,13 @@ final class GlowTests: XCTestCase {
 
     func testInvertsAndItsLogDeterminantIsTheJacobians() {
         for channels in [1, 2] {
-            let (glow, store) = model(channels: channels)
-            assertFlowInvertsWithItsJacobiansLogDeterminant("Glow, \(channels) channels", dimensions: 16 * channels, seed: 97,
-                forward: { glow.forward($0, $1, batch: $2, logdet: $3, store) }, inverse: { glow.inverse($0, $1, batch: $2, store) })
+            let glow = model(channels: channels)
+            assertFlowInvertsWithItsJacobiansLogDeterminant("Glow, \(channels) channels", glow, randomStore(for: glow, seed: 83), seed: 97)
         }
     }
 
     func testGradientsOfOutputsAndLogDeterminant() {
-        let (glow, store) = model(channels: 1)
-        assertFlowGradients("Glow", dimensions: 16, seed: 101, store: store, check: GradientCheck(step: 1e-3, tolerance: 5e-3),
-                            forward: { glow.forward($0, $1, batch: $2, logdet: $3, store) },
-                            backward: { glow.backward(dz: $0, dLogdet: $1, dx: $2, batch: $3, store) })
+        let glow = model(channels: 1)
+        assertFlowGradients("Glow", glow, randomStore(for: glow, seed: 83), seed: 101, check: GradientCheck(step: 1e-3, tolerance: 5e-3))
     }
 }
