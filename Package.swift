@@ -64,18 +64,18 @@ let package = Package(
         // Normalising-flow layers (MixerFlow's building blocks): invertible, with their log-determinants.
         .target(name: "Flow", dependencies: ["NN"], swiftSettings: vectorISA),
         // Every model kind behind one config and one folder format; training checkpoints.
-        .target(name: "Models", dependencies: ["NN", "Checkpoint", "Optimizers", "TTM", "TSMixer"]),
+        .target(name: "Models", dependencies: ["NN", "Checkpoint", "Optimizers", "TTM", "TSMixer", "Flow"]),
         .target(name: "Corpus", dependencies: ["HDF5", "Checkpoint", "CZlib"]),
         // The engine (one step for every model), pretraining, fine-tuning, evaluation, run configs.
         .target(name: "Training", dependencies: [
-            "MPI", "NN", "Optimizers", "Models", "TTM", "Checkpoint", "Corpus",
+            "MPI", "NN", "Optimizers", "Models", "TTM", "Flow", "Checkpoint", "Corpus",
             .product(name: "Yams", package: "Yams"),
         ]),
 
         .executableTarget(
             name: "ttm",
             dependencies: [
-                "BLAS", "MPI", "NN", "TTM", "Models", "Checkpoint", "Optimizers", "Corpus", "Training",
+                "BLAS", "MPI", "NN", "TTM", "Flow", "Models", "Checkpoint", "Optimizers", "Corpus", "Training", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

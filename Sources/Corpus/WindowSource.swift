@@ -5,7 +5,15 @@ import Glibc
 
 /// Windows of one split over several prepared folders, numbered 0..<count, and batch loading: one call fills
 /// a batch's past values, future values and per-window scaling.
-public final class WindowSource {
+/// Numbered training samples a data-parallel sampler draws from: a forecaster's windows, a flow's images.
+public protocol SampleSource: AnyObject {
+    var count: Int { get }
+    /// Loads samples `ids` into the batch (slot i gets the i-th id) for training step `step` (which keys any
+    /// randomness of the loading itself, the same on every rank, e.g. a flow's dequantisation noise).
+    func load<Samples: Sequence<Int>>(_ ids: Samples, step: Int, into batch: WindowBatch) throws
+}
+
+public final class WindowSource: SampleSource {
     public let corpora: [CorpusReader]
     public let indices: [WindowIndex]
     public let context: Int
@@ -87,6 +95,9 @@ public final class WindowSource {
         }
         batch.count = slot
     }
+
+    /// Windows have no randomness of their own: the step is not needed.
+    public func load<Samples: Sequence<Int>>(_ ids: Samples, step: Int, into batch: WindowBatch) throws { try load(ids, into: batch) }
 
     /// Loads every window in order, `batch.capacity` at a time, calling `body` after each load.
     public func forEachBatch(into batch: WindowBatch, _ body: (WindowBatch) throws -> Void) throws {

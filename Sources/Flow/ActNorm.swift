@@ -21,17 +21,29 @@ public final class ActNorm: FlowLayer {
 
     public func isInitialized(_ p: ParameterStore) -> Bool { p.value(initialized)[0] == 1 }
 
-    /// b = -mean, s = -log(std + 1e-6) of each feature over the rows of `x` (in Double).
-    public func initialize(from x: UnsafePointer<Float>, rows: Int, _ p: ParameterStore) {
+    /// b = -mean, s = -log(std + 1e-6) of each feature over the rows of `x` (in Double); with `statistics`, over
+    /// the rows of every rank sharing the global batch (sums of values, then of centred squares, reduced).
+    public func initialize(from x: UnsafePointer<Float>, rows: Int, _ p: ParameterStore,
+                           statistics: (any BatchStatisticsReducer)? = nil) {
         let d = features, b = p.value(bias), s = p.value(logScale)
+        let totals = scales.reserve(d + 1)
+        func summed(_ values: [Double], count: Double) -> ([Double], Double) {
+            guard let statistics else { return (values, count) }
+            for j in 0..<d { totals[j] = Float(values[j]) }
+            totals[d] = Float(count)
+            statistics.sum(totals, count: d + 1)
+            return ((0..<d).map { Double(totals[$0]) }, Double(totals[d]))
+        }
+        var sums = [Double](repeating: 0, count: d)
+        for r in 0..<rows { for j in 0..<d { sums[j] += Double(x[r * d + j]) } }
+        let (totalSums, count) = summed(sums, count: Double(rows))
+        let means = totalSums.map { $0 / max(count, 1) }
+        var squares = [Double](repeating: 0, count: d)
+        for r in 0..<rows { for j in 0..<d { let e = Double(x[r * d + j]) - means[j]; squares[j] += e * e } }
+        let (totalSquares, _) = summed(squares, count: Double(rows))
         for j in 0..<d {
-            var sum = 0.0
-            for r in 0..<rows { sum += Double(x[r * d + j]) }
-            let mean = sum / Double(max(rows, 1))
-            var squares = 0.0
-            for r in 0..<rows { let e = Double(x[r * d + j]) - mean; squares += e * e }
-            b[j] = Float(-mean)
-            s[j] = Float(-log((squares / Double(max(rows, 1))).squareRoot() + 1e-6))
+            b[j] = Float(-means[j])
+            s[j] = Float(-log((totalSquares[j] / max(count, 1)).squareRoot() + 1e-6))
         }
         p.value(initialized)[0] = 1
     }

@@ -25,8 +25,15 @@ public protocol FlowNetwork: AnyObject {
     func initialize(_ p: ParameterStore, seed: UInt64)
     /// z = f(x) and logdet += log|det ∂f/∂x| per image; `initializing` starts the ActNorms from this batch.
     func forward(_ x: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, batch: Int, logdet: UnsafeMutablePointer<Float>,
-                 _ p: ParameterStore, initializing: Bool)
+                 _ p: ParameterStore, initializing: ActNormStart?)
     func inverse(_ z: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, batch: Int, _ p: ParameterStore)
     /// dx from dL/dz and dL/dlogdet of the last forward; parameter gradients accumulate.
     func backward(dz: UnsafePointer<Float>, dLogdet: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, batch: Int, _ p: ParameterStore)
+}
+
+/// The ActNorms' data-dependent start on a training run's first batch: over this process's images, or with
+/// `statistics` over the images of every rank sharing the global batch (so 1 and N ranks start alike).
+public struct ActNormStart {
+    public var statistics: (any BatchStatisticsReducer)?
+    public init(statistics: (any BatchStatisticsReducer)? = nil) { self.statistics = statistics }
 }

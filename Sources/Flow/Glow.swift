@@ -53,11 +53,11 @@ final class GlowLevel {
 
     /// `x` [batch, 2h, 2w, c/4] → the whole level output [batch, h, w, c] in `out` (first `kept` channels go on).
     func forward(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, batch: Int, logdet: UnsafeMutablePointer<Float>,
-                 _ p: ParameterStore, initializing: Bool) {
+                 _ p: ParameterStore, initializing: ActNormStart?) {
         let rows = batch * pixels
         squeeze.gather(x, into: out, batch: batch)
         for (norm, convolution, coupling) in steps {
-            if initializing { norm.initialize(from: out, rows: rows, p) }
+            if let initializing { norm.initialize(from: out, rows: rows, p, statistics: initializing.statistics) }
             norm.forward(out, out, rows: rows, samples: batch, logdet: logdet, p)
             convolution.forward(out, out, rows: rows, samples: batch, logdet: logdet, p)
             coupling.forward(out, out, rows: rows, samples: batch, logdet: logdet, p)
@@ -151,7 +151,7 @@ public final class Glow: FlowNetwork {
     }
 
     public func forward(_ x: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, batch: Int, logdet: UnsafeMutablePointer<Float>,
-                        _ p: ParameterStore, initializing: Bool = false) {
+                        _ p: ParameterStore, initializing: ActNormStart? = nil) {
         let d = config.dimensions
         var input = x
         for (l, level) in levels.enumerated() {

@@ -42,15 +42,15 @@ final class MixingStep {
     }
 
     func forward(_ image: UnsafeMutablePointer<Float>, batch: Int, logdet: UnsafeMutablePointer<Float>, _ p: ParameterStore,
-                 initializing: Bool) {
+                 initializing: ActNormStart?) {
         let n = partition.patches, k = partition.patchSize
         let m = matrix.reserve(batch * n * k), t = columns.reserve(batch * n * k)
         partition.gather(image, into: m, batch: batch)
-        if initializing { channelNorm.initialize(from: m, rows: batch * n, p) }
+        if let initializing { channelNorm.initialize(from: m, rows: batch * n, p, statistics: initializing.statistics) }
         channelNorm.forward(m, m, rows: batch * n, samples: batch, logdet: logdet, p)
         channelCoupling.forward(m, m, rows: batch * n, samples: batch, logdet: logdet, p)
         Permute.swapLastTwo(m, t, batch: batch, rows: n, cols: k)
-        if initializing { patchNorm.initialize(from: t, rows: batch * k, p) }
+        if let initializing { patchNorm.initialize(from: t, rows: batch * k, p, statistics: initializing.statistics) }
         patchNorm.forward(t, t, rows: batch * k, samples: batch, logdet: logdet, p)
         patchCoupling.forward(t, t, rows: batch * k, samples: batch, logdet: logdet, p)
         Permute.swapLastTwo(t, m, batch: batch, rows: k, cols: n)
@@ -110,7 +110,7 @@ public final class MixerFlow: FlowNetwork {
     }
 
     /// Couplings start as the identity, the convolution as a rotation; ActNorms start from the first batch
-    /// (`forward(…, initializing: true)`).
+    /// (`forward(…, initializing: ActNormStart())`).
     public func initialize(_ p: ParameterStore, seed: UInt64) {
         convolution.initialize(p, seed: seed)
         for step in steps {
@@ -120,7 +120,7 @@ public final class MixerFlow: FlowNetwork {
     }
 
     public func forward(_ x: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>, batch: Int, logdet: UnsafeMutablePointer<Float>,
-                        _ p: ParameterStore, initializing: Bool = false) {
+                        _ p: ParameterStore, initializing: ActNormStart? = nil) {
         let pixels = batch * config.height * config.width
         convolution.forward(x, z, rows: pixels, samples: batch, logdet: logdet, p)
         for step in steps { step.forward(z, batch: batch, logdet: logdet, p, initializing: initializing) }

@@ -1,3 +1,4 @@
+import Flow
 import Foundation
 import NN
 import TSMixer
@@ -9,28 +10,49 @@ import TTM
 public enum ModelConfig: Equatable, Sendable {
     case ttm(TTMConfig)
     case tsmixer(TSMixer.Config)
+    case mixerflow(MixerFlowConfig)
+    case glow(GlowConfig)
 
-    public enum Kind: String, CaseIterable, Sendable { case ttm, tsmixer }
+    public enum Kind: String, CaseIterable, Sendable { case ttm, tsmixer, mixerflow, glow }
 
     public var kind: Kind {
         switch self {
         case .ttm: .ttm
         case .tsmixer: .tsmixer
+        case .mixerflow: .mixerflow
+        case .glow: .glow
         }
     }
 
+    /// Whether the model forecasts series (TTM, TSMixer) rather than modelling images (the flows).
+    public var isForecaster: Bool { kind == .ttm || kind == .tsmixer }
+
     /// A fresh (uninitialised) model of this architecture.
-    public func build() throws -> any Forecaster {
+    public func build() throws -> any TrainableModel {
         switch self {
         case .ttm(let c): try TTMModel(config: c)
         case .tsmixer(let c): try TSMixer(config: c)
+        case .mixerflow(let c): FlowModel(kind: "mixerflow", network: MixerFlow(c))
+        case .glow(let c): FlowModel(kind: "glow", network: Glow(c))
         }
     }
 
+    /// Channels of a forecaster's windows, or of a flow's images.
     public var channels: Int {
         switch self {
         case .ttm(let c): c.numInputChannels
         case .tsmixer(let c): c.nFeatures
+        case .mixerflow(let c): c.channels
+        case .glow(let c): c.channels
+        }
+    }
+
+    /// A flow's image shape (nil for a forecaster).
+    public var imageShape: (height: Int, width: Int, channels: Int)? {
+        switch self {
+        case .ttm, .tsmixer: nil
+        case .mixerflow(let c): (c.height, c.width, c.channels)
+        case .glow(let c): (c.height, c.width, c.channels)
         }
     }
 
@@ -44,6 +66,8 @@ public enum ModelConfig: Equatable, Sendable {
         switch kind {
         case .ttm: self = .ttm(try TTMConfig(modelSection: rest, source: source))
         case .tsmixer: self = .tsmixer(try TSMixer.Config(fields: rest, source: source))
+        case .mixerflow: self = .mixerflow(try MixerFlowConfig(fields: rest, source: source))
+        case .glow: self = .glow(try GlowConfig(fields: rest, source: source))
         }
     }
 
@@ -54,10 +78,14 @@ public enum ModelConfig: Equatable, Sendable {
         let fields = try JSONValue.object(from: data)
         if TSMixer.Config.isSerializedTSMixer(fields) {
             self = .tsmixer(try TSMixer.Config(serialized: fields, source: source))
+        } else if case .string(let type)? = fields["model_type"], type == "mixerflow" || type == "glow" {
+            var rest = fields
+            rest.removeValue(forKey: "model_type")
+            self = type == "glow" ? .glow(try GlowConfig(fields: rest, source: source)) : .mixerflow(try MixerFlowConfig(fields: rest, source: source))
         } else if fields["class_name"] != nil {
             throw ConfigError(key: "class_name", message: "\(source) holds a Keras \(fields["class_name"]!), not a model ttm knows (TSMixer)")
         } else if let type = fields["model_type"], type != .string("tinytimemixer") {
-            throw ConfigError(key: "model_type", message: "\(source) holds a \(type) model; ttm reads tinytimemixer (granite-tsfm) and Keras TSMixer folders")
+            throw ConfigError(key: "model_type", message: "\(source) holds a \(type) model; ttm reads tinytimemixer (granite-tsfm), Keras TSMixer, mixerflow and glow folders")
         } else {
             self = .ttm(try TTMConfig(json: data, source: source))
         }
@@ -68,7 +96,15 @@ public enum ModelConfig: Equatable, Sendable {
         switch self {
         case .ttm(let c): try c.jsonData()
         case .tsmixer(let c): try c.jsonData()
+        case .mixerflow(let c): try Self.flowJSON("mixerflow", c.fields)
+        case .glow(let c): try Self.flowJSON("glow", c.fields)
         }
+    }
+
+    private static func flowJSON(_ type: String, _ fields: [String: JSONValue]) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(fields.merging(["model_type": .string(type)]) { a, _ in a })
     }
 
     /// The same model shrunk for `--debug`: a tiny backbone with the same inputs and outputs.
@@ -79,6 +115,15 @@ public enum ModelConfig: Equatable, Sendable {
             c.nBlocks = min(c.nBlocks, 1)
             c.ffDim = min(c.ffDim, 16)
             return .tsmixer(c)
+        case .mixerflow(var c):
+            c.steps = min(c.steps, 2)
+            c.channelHidden = min(c.channelHidden, 16)
+            c.patchHidden = min(c.patchHidden, 16)
+            return .mixerflow(c)
+        case .glow(var c):
+            c.stepsPerLevel = min(c.stepsPerLevel, 1)
+            c.hidden = min(c.hidden, 8)
+            return .glow(c)
         }
     }
 
@@ -94,6 +139,8 @@ public enum ModelConfig: Equatable, Sendable {
             throw ConfigError(key: "num_input_channels", message: "\(what): a mix_channel model for \(c.numInputChannels) channels cannot forecast \(channels) channels")
         case .tsmixer(let c):
             throw ConfigError(key: "n_features", message: "\(what): a TSMixer mixes its \(c.nFeatures) channels and cannot forecast \(channels)")
+        case .mixerflow, .glow:
+            throw ConfigError(key: "model_type", message: "\(what): a \(kind.rawValue) models images; it does not forecast")
         }
     }
 
@@ -110,6 +157,8 @@ public enum ModelConfig: Equatable, Sendable {
             if decoderMode != nil { throw ConfigError(key: "finetune.decoder_mode", message: "a TSMixer has no decoder") }
             if headDropout != nil { throw ConfigError(key: "finetune.head_dropout", message: "a TSMixer has no head dropout") }
             return try applied(toChannels: channels, what: "finetune.data")
+        case .mixerflow, .glow:
+            throw ConfigError(key: "finetune", message: "a \(kind.rawValue) is trained whole; it has no fine-tuning stage")
         }
     }
 }

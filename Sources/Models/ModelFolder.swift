@@ -7,8 +7,16 @@ import TTM
 /// A model built from a folder (or for training): its architecture, the network and its parameters.
 public struct LoadedModel {
     public let config: ModelConfig
-    public let network: any Forecaster
+    public let network: any TrainableModel
     public let store: ParameterStore
+
+    /// The network as a forecaster; a flow is refused naming `what` (the folder or config that gave it).
+    public func forecaster(_ what: String) throws -> any Forecaster {
+        guard let forecaster = network as? any Forecaster else {
+            throw CheckpointError(path: what, message: "holds a \(config.kind.rawValue) model, which models images and does not forecast")
+        }
+        return forecaster
+    }
 
     /// A fresh model of `config`, parameters drawn from `seed`.
     public init(config: ModelConfig, seed: UInt64) throws {
@@ -91,6 +99,7 @@ public enum ModelFolder {
         switch kind {
         case .ttm: try TTMWeights.load(file, into: store)
         case .tsmixer: try TSMixerWeights.load(file, into: store)
+        case .mixerflow, .glow: try FlowWeights.load(file, into: store)
         }
     }
 
@@ -98,6 +107,7 @@ public enum ModelFolder {
         switch kind {
         case .ttm: SafeTensors.encode(TTMWeights.entries(store))
         case .tsmixer: SafeTensors.encode(TSMixerWeights.entries(store), metadata: ["format": "keras"])
+        case .mixerflow, .glow: SafeTensors.encode(FlowWeights.entries(store))
         }
     }
 

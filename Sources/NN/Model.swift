@@ -2,16 +2,25 @@
 /// a batch in training or inference mode, the loss of its output, a backward into the flat gradient arena, and
 /// what a fine-tune freezes. Nothing else about the model reaches the engine.
 ///
-/// A sample is `inputCount` Floats in and `outputCount` Floats out, compared with `outputCount` target Floats
-/// by `loss`; per-sample weights hold `weightCount` Floats (one per channel of a forecast) that scale each error.
+/// A sample is `inputCount` Floats in and `outputCount` Floats out; the model computes its own loss from the
+/// output and `targetCount` target Floats (a forecaster compares forecast and future, a flow has no target: its
+/// loss is the likelihood of its input). Per-sample weights hold `weightCount` Floats (one per channel of a
+/// forecast) that scale each error.
 public protocol TrainableModel: AnyObject {
-    /// The kind written into checkpoints and shown to users ("ttm", "tsmixer").
+    /// The kind written into checkpoints and shown to users ("ttm", "tsmixer", "mixerflow", "glow").
     var kind: String { get }
     var layout: ParameterLayout { get }
     var inputCount: Int { get }
     var outputCount: Int { get }
+    var targetCount: Int { get }
     var weightCount: Int { get }
-    var loss: Loss { get }
+    /// Terms of a sample's loss: a reported loss is the loss sum over (samples · lossTerms), the mean per term.
+    var lossTerms: Int { get }
+
+    /// Σ over `samples` of the sample's loss, from `output` [samples, outputCount] and `target` [samples,
+    /// targetCount] (weights [samples, weightCount] or nil); with `gradient`, ∂(scale · Σ)/∂output into it.
+    func lossSum(output: UnsafePointer<Float>, target: UnsafePointer<Float>, weights: UnsafePointer<Float>?, samples: Int,
+                 scale: Float, gradient: UnsafeMutablePointer<Float>?) -> Double
 
     /// Fresh parameters drawn from the counter-based generator keyed by `seed`.
     func initialize(_ p: ParameterStore, seed: UInt64)
@@ -34,8 +43,10 @@ extension TrainableModel {
     public var usesBatchStatistics: Bool { false }
 }
 
-/// A model that forecasts: past [batch, contextLength, channels] → forecast [batch, predictionLength, channels].
+/// A model that forecasts: past [batch, contextLength, channels] → forecast [batch, predictionLength, channels],
+/// compared with the future by `loss`.
 public protocol Forecaster: TrainableModel {
+    var loss: Loss { get }
     var contextLength: Int { get }
     var predictionLength: Int { get }
     var channels: Int { get }
@@ -46,7 +57,15 @@ public protocol Forecaster: TrainableModel {
 extension Forecaster {
     public var inputCount: Int { contextLength * channels }
     public var outputCount: Int { predictionLength * channels }
+    public var targetCount: Int { outputCount }
     public var weightCount: Int { channels }
+    public var lossTerms: Int { outputCount }
+
+    public func lossSum(output: UnsafePointer<Float>, target: UnsafePointer<Float>, weights: UnsafePointer<Float>?, samples: Int,
+                        scale: Float, gradient: UnsafeMutablePointer<Float>?) -> Double {
+        loss.weightedSum(prediction: output, target: target, weights: weights, samples: samples, perSample: outputCount,
+                         channels: channels, scale: scale, gradient: gradient)
+    }
 }
 
 extension ParameterStore {

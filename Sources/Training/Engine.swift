@@ -6,12 +6,15 @@ import MPI
 import NN
 import Optimizers
 
-/// The one training step and the batch passes every stage shares, for any model behind `Forecaster`:
+/// The one training step and the batch passes every stage shares, for any model behind `TrainableModel`
+/// (forecasters and flows alike):
 ///
-///     load windows → forward → loss and ∂loss/∂output → backward → allreduce(gradient) → clip → AdamW
+///     load samples → forward → model's loss and ∂loss/∂output → backward → allreduce(gradient) → clip → AdamW
 ///
 /// Pretraining (every rank, data-parallel), validation, fine-tuning (one process) and evaluation all go
-/// through here; the engine knows the model only through its contract. With `world` the batch is the rank's
+/// through here; the engine knows the model only through its contract. A batch holds a forecaster's windows
+/// (past, future, channel weights) or, for any other model, its inputs as the "past" and its targets as the
+/// "future". With `world` the batch is the rank's
 /// share of a global batch: the loss is scaled by the global batch, gradients are summed over ranks with one
 /// in-place allreduce of the flat arena, and batch statistics (BatchNorm) are summed over ranks too.
 /// `@unchecked Sendable`: the threads of one pass touch disjoint windows, replicas and gradient arenas, and
@@ -27,7 +30,7 @@ public final class Engine: @unchecked Sendable {
     let gradient: FloatBuffer
     /// Replicas for threads 1..<threads: each splits off its share of the batch, reads the shared parameter
     /// values and accumulates into its own gradient arena, added to the main one in thread order.
-    let replicas: [(network: any Forecaster, store: ParameterStore)]
+    let replicas: [(network: any TrainableModel, store: ParameterStore)]
     /// The threads' forecasts gathered (predict with threads).
     private let predictions = FloatBuffer()
     /// Per-thread loss numerators of the last pass (thread 0 first).
@@ -35,7 +38,7 @@ public final class Engine: @unchecked Sendable {
     public var threads: Int { replicas.count + 1 }
     public var timings = PhaseTimings()
 
-    public var network: any Forecaster { model.network }
+    public var network: any TrainableModel { model.network }
     public var store: ParameterStore { model.store }
 
     /// `threads` splits each batch among that many threads in this process (each with a model replica); a
@@ -55,7 +58,11 @@ public final class Engine: @unchecked Sendable {
         self.weighted = weighted
         self.world = world
         statistics = world.flatMap { $0.size > 1 ? RankBatchStatistics($0) : nil }
-        batch = WindowBatch(capacity: batchCapacity, context: n.contextLength, horizon: n.predictionLength, channels: n.channels)
+        if let forecaster = n as? any Forecaster {
+            batch = WindowBatch(capacity: batchCapacity, context: forecaster.contextLength, horizon: forecaster.predictionLength, channels: forecaster.channels)
+        } else {
+            batch = WindowBatch(capacity: batchCapacity, context: n.inputCount, horizon: n.targetCount, channels: 1)
+        }
         gradient = FloatBuffer(capacity: batchCapacity * n.outputCount)
         guard threads >= 1 else { throw ConfigError(key: "training.threads", message: "must be at least 1, got \(threads)") }
         if threads > 1 && n.usesBatchStatistics {
@@ -74,10 +81,10 @@ public final class Engine: @unchecked Sendable {
 
     deinit { threadSums.deallocate() }
 
-    /// Fills the batch with windows `ids` of `source` (timed as the step's data phase).
-    public func load<Windows: Sequence<Int>>(_ ids: Windows, from source: WindowSource) throws {
+    /// Fills the batch with samples `ids` of `source` for training step `step` (timed as the step's data phase).
+    public func load<Samples: Sequence<Int>>(_ ids: Samples, from source: any SampleSource, step: Int = 0) throws {
         var clock = ContinuousClock.now
-        try source.load(ids, into: batch)
+        try source.load(ids, step: step, into: batch)
         timings.data += lap(&clock)
     }
 
@@ -96,10 +103,10 @@ public final class Engine: @unchecked Sendable {
         if let clip { clipGradients(maxNorm: clip) }
         optimizer.update(store, learningRate: learningRate)
         timings.optimizer += lap(&clock)
-        return loss / Double(globalBatch * network.outputCount)
+        return loss / Double(globalBatch * network.lossTerms)
     }
 
-    /// Forward in `mode`, the loss of the loaded batch scaled by 1 / (globalBatch · outputs per sample), and
+    /// Forward in `mode`, the loss of the loaded batch scaled by 1 / (globalBatch · loss terms per sample), and
     /// backward of it into the gradient arena (which is not zeroed here). Returns this rank's loss numerator.
     public func forwardAndBackward(mode: ForwardMode, globalBatch: Int) throws -> Double {
         var clock = ContinuousClock.now
@@ -138,7 +145,7 @@ public final class Engine: @unchecked Sendable {
 
     /// Forward, loss and backward of `windows` of the loaded batch on one model replica; returns the loss
     /// numerator. Dropout masks follow the windows' global sample numbers, so the split does not change them.
-    private func pass(_ network: any Forecaster, _ store: ParameterStore, windows: Range<Int>, mode: ForwardMode, globalBatch: Int,
+    private func pass(_ network: any TrainableModel, _ store: ParameterStore, windows: Range<Int>, mode: ForwardMode, globalBatch: Int,
                       clock: inout ContinuousClock.Instant) -> Double {
         guard !windows.isEmpty || statistics != nil else { return 0 }
         var shifted = mode
@@ -150,10 +157,9 @@ public final class Engine: @unchecked Sendable {
         let y = network.forward(batch.past + first * batch.pastCount, batch: windows.count, mode: shifted, store)
         if replicas.isEmpty { timings.forward += lap(&clock) }
         let dy = gradient.pointer + first * network.outputCount
-        let sum = network.loss.weightedSum(prediction: y, target: batch.future + first * batch.futureCount,
-                                           weights: weighted ? UnsafePointer(batch.weights + first * batch.channels) : nil,
-                                           samples: windows.count, perSample: network.outputCount, channels: network.channels,
-                                           scale: 1 / Float(globalBatch * network.outputCount), gradient: dy)
+        let sum = network.lossSum(output: y, target: batch.future + first * batch.futureCount,
+                                  weights: weighted ? UnsafePointer(batch.weights + first * network.weightCount) : nil,
+                                  samples: windows.count, scale: 1 / Float(globalBatch * network.lossTerms), gradient: dy)
         network.backward(dy, store)
         if replicas.isEmpty { timings.backward += lap(&clock) }
         return sum
@@ -165,8 +171,8 @@ public final class Engine: @unchecked Sendable {
         guard batch.count > 0 else { return 0 }
         let n = network
         let y = n.forward(batch.past, batch: batch.count, mode: mode, store)
-        return n.loss.weightedSum(prediction: y, target: batch.future, weights: weighted ? UnsafePointer(batch.weights) : nil,
-                                  samples: batch.count, perSample: n.outputCount, channels: n.channels, scale: 0, gradient: nil)
+        return n.lossSum(output: y, target: batch.future, weights: weighted ? UnsafePointer(batch.weights) : nil,
+                         samples: batch.count, scale: 0, gradient: nil)
     }
 
     /// The forecast of the loaded batch, [count, horizon, channels], valid until the next forward. With threads,

@@ -140,14 +140,14 @@ public struct Evaluation: Sendable {
 
     public static func run(checkpoints: [String], data corpus: CorpusReader, split: Split, seasonPeriod: Int?,
                            batchSize: Int = 128, examples exampleCount: Int = 3) throws -> Evaluation {
-        var loaded: [(name: String, model: LoadedModel)] = []
+        var loaded: [(name: String, model: LoadedModel, forecaster: any Forecaster)] = []
         for path in checkpoints {
             let model = try ModelFolder.load(path).fitted(toChannels: corpus.channels, what: path)
-            loaded.append((URL(fileURLWithPath: path).lastPathComponent, model))
+            loaded.append((URL(fileURLWithPath: path).lastPathComponent, model, try model.forecaster(path)))
         }
-        guard let first = loaded.first?.model.network else { throw TrainingError("evaluate: no checkpoint given") }
+        guard let first = loaded.first?.forecaster else { throw TrainingError("evaluate: no checkpoint given") }
         let context = first.contextLength, horizon = first.predictionLength
-        for other in loaded.dropFirst() where other.model.network.contextLength != context || other.model.network.predictionLength != horizon {
+        for other in loaded.dropFirst() where other.forecaster.contextLength != context || other.forecaster.predictionLength != horizon {
             throw TrainingError("evaluate: the checkpoints differ in context or horizon (\(loaded[0].name) vs \(other.name))")
         }
         let source = try WindowSource(corpora: [corpus], split: split, view: .multivariate, context: context, horizon: horizon)

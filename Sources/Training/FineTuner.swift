@@ -42,7 +42,8 @@ public final class FineTuner {
         if let unfit = fresh.first(where: { name in model.store.layout[name].map { !model.store.needsGradient($0) && $0.trainable } ?? false }) {
             throw TrainingError("fine-tune: the base model's frozen part does not fit the target configuration (\(unfit))")
         }
-        let context = model.network.contextLength, horizon = model.network.predictionLength
+        let forecaster = try model.forecaster("finetune")
+        let context = forecaster.contextLength, horizon = forecaster.predictionLength
         let train = try WindowSource(corpora: [corpus], split: .train, view: .multivariate, context: context, horizon: horizon)
         let validation = try WindowSource(corpora: [corpus], split: .validation, view: .multivariate, context: context, horizon: horizon)
         let test = try WindowSource(corpora: [corpus], split: .test, view: .multivariate, context: context, horizon: horizon)
@@ -66,8 +67,8 @@ public final class FineTuner {
                 let n = min(batch, train.count - b * batch)
                 try engine.load((0..<n).lazy.map { permutation[b * batch + $0] }, from: train)
                 sum += try engine.trainStep(globalBatch: n, dropout: .init(seed: seed, step: epoch * batches + b, firstSample: 0),
-                                            learningRate: nil, clip: nil) * Double(n * model.network.outputCount)
-                seen += n * model.network.outputCount
+                                            learningRate: nil, clip: nil) * Double(n * model.network.lossTerms)
+                seen += n * model.network.lossTerms
             }
             epochsRun += 1
             let metrics = try Self.evaluate(engine, validation, corpus: corpus)

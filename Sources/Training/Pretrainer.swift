@@ -1,5 +1,6 @@
 import Checkpoint
 import Corpus
+import Flow
 import Foundation
 import Models
 import MPI
@@ -25,8 +26,8 @@ public final class Pretrainer {
     public let world: Communicator
     public let engine: Engine
     public var model: LoadedModel { engine.model }
-    let train: WindowSource
-    let validation: WindowSource?
+    let train: any SampleSource
+    let validation: (any SampleSource)?
     let sampler: DistributedSampler
     let schedule: LearningRateSchedule
     let totalSteps: Int
@@ -45,26 +46,9 @@ public final class Pretrainer {
         self.world = world
         self.options = options
         let architecture = config.model
-        let modelChannels = architecture.channels
-        if config.data.view == .univariate && modelChannels != 1 {
-            throw ConfigError(key: architecture.kind == .ttm ? "model.num_input_channels" : "model.n_features",
-                              message: "must be 1 for channel-independent (data.view: univariate) pretraining, got \(modelChannels)")
-        }
         try Self.checkOutputs(config, resume: options.resume, isRoot: world.isRoot)
         let fresh = try LoadedModel(config: architecture, seed: config.training.seed)
-        let network = fresh.network
-        let corpora = try WindowSource.open(config.data.shards)
-        train = try WindowSource(corpora: corpora, split: .train, view: config.data.view, context: network.contextLength, horizon: network.predictionLength)
-        guard train.count > 0 else {
-            throw DataError("data.shards: no training windows of \(network.contextLength + network.predictionLength) rows (\(train.skippedSeries) series too short)")
-        }
-        guard train.channels == modelChannels else {
-            throw ConfigError(key: architecture.kind == .ttm ? "model.num_input_channels" : "model.n_features",
-                              message: "\(modelChannels), but the data has \(train.channels) channels per window (data.view: \(config.data.view.rawValue))")
-        }
-        let validationSource = try WindowSource(corpora: corpora, split: .validation, view: config.data.view,
-                                                context: network.contextLength, horizon: network.predictionLength)
-        validation = validationSource.count > 0 ? validationSource : nil
+        (train, validation) = try Self.openSources(config, fresh.network)
         sampler = DistributedSampler(count: train.count, globalBatch: config.training.globalBatchSize, rank: world.rank, ranks: world.size, seed: config.training.seed)
         totalSteps = config.training.steps ?? (config.training.epochs! * sampler.batchesPerEpoch)
         schedule = LearningRateSchedule(peak: config.training.learningRate, warmupSteps: config.training.warmupSteps,
@@ -72,11 +56,52 @@ public final class Pretrainer {
         let optimizer = AdamW(parameterCount: fresh.store.count, hyperparameters: .init(learningRate: config.training.learningRate,
                                                                                        weightDecay: config.training.weightDecay))
         engine = try Engine(model: fresh, optimizer: optimizer, batchCapacity: (config.training.globalBatchSize + world.size - 1) / world.size,
-                            capacityKey: "training.global_batch_size", weighted: config.training.lossSpace == .standardized, world: world,
+                            capacityKey: "training.global_batch_size",
+                            weighted: architecture.isForecaster && config.training.lossSpace == .standardized, world: world,
                             threads: config.training.threads)
         // On resume the metrics file is cut back to the checkpoint's step once that step is known (run()).
         log = try RunLog(enabled: world.isRoot, metricsPath: config.logging.metrics,
                          resumedStep: options.resume ? Self.newestCheckpointStep(config) : nil)
+    }
+
+    /// The training and validation samples: windows of the corpora for a forecaster, the image file's train and
+    /// validation splits for a flow; checked against the model's shape.
+    static func openSources(_ config: RunConfig, _ network: any TrainableModel) throws -> (any SampleSource, (any SampleSource)?) {
+        if let flow = network as? FlowModel {
+            guard config.data.shards.count == 1 else {
+                throw ConfigError(key: "data.shards", message: "a flow trains on one prepared image folder (ttm prepare --images), got \(config.data.shards.count) entries")
+            }
+            let train = try ImageSource(folder: config.data.shards[0], split: "train", seed: config.training.seed)
+            guard let shape = config.model.imageShape else { preconditionFailure("a flow model without an image shape") }
+            try train.check(height: shape.height, width: shape.width, channels: shape.channels)
+            precondition(train.dimensions == flow.dimensions)
+            guard train.count > 0 else { throw DataError("data.shards: \(train.path) has no training images") }
+            let validation = try ImageSource(folder: config.data.shards[0], split: "validation", seed: config.training.seed)
+            return (train, validation.count > 0 ? validation : nil)
+        }
+        guard let forecaster = network as? any Forecaster else { preconditionFailure("\(network.kind) is neither a forecaster nor a flow") }
+        let channels = config.model.channels
+        let channelKey = config.model.kind == .ttm ? "model.num_input_channels" : "model.n_features"
+        if config.data.view == .univariate && channels != 1 {
+            throw ConfigError(key: channelKey, message: "must be 1 for channel-independent (data.view: univariate) pretraining, got \(channels)")
+        }
+        let (context, horizon) = (forecaster.contextLength, forecaster.predictionLength)
+        let corpora = try WindowSource.open(config.data.shards)
+        let train = try WindowSource(corpora: corpora, split: .train, view: config.data.view, context: context, horizon: horizon)
+        guard train.count > 0 else {
+            throw DataError("data.shards: no training windows of \(context + horizon) rows (\(train.skippedSeries) series too short)")
+        }
+        guard train.channels == channels else {
+            throw ConfigError(key: channelKey, message: "\(channels), but the data has \(train.channels) channels per window (data.view: \(config.data.view.rawValue))")
+        }
+        let validation = try WindowSource(corpora: corpora, split: .validation, view: config.data.view, context: context, horizon: horizon)
+        return (train, validation.count > 0 ? validation : nil)
+    }
+
+    /// What the run trains on, for its first log line.
+    var trainingSamples: String {
+        if let windows = train as? WindowSource { return "\(windows.count) training windows (\(windows.skippedSeries) series too short)" }
+        return "\(train.count) training images"
     }
 
     /// What a run will write, checked before it trains rather than found after: a checkpoint directory that
@@ -93,6 +118,9 @@ public final class Pretrainer {
         }
         if isRoot, let metrics = config.logging.metrics, PathKind(metrics) != .special {
             try AtomicFile.checkParentCreatable(of: metrics, key: "logging.metrics")
+        }
+        if config.finetune != nil && !config.model.isForecaster {
+            throw ConfigError(key: "finetune", message: "a \(config.model.kind.rawValue) is trained whole; it has no fine-tuning stage (remove the section)")
         }
         if let finetune = config.finetune { _ = try FineTuner.openTarget(finetune) }
     }
@@ -150,7 +178,7 @@ public final class Pretrainer {
         }
         // Every rank starts from rank 0's parameters (and, resuming, moving statistics).
         try world.broadcast(UnsafeMutableBufferPointer(start: store.values, count: store.count), root: 0)
-        log.line("pretrain: \(model.config.kind.rawValue), \(world.size) rank(s), \(store.count) parameters, \(train.count) training windows (\(train.skippedSeries) series too short), global batch \(config.training.globalBatchSize), \(totalSteps) steps\(options.debug ? " [debug: tiny model]" : "")")
+        log.line("pretrain: \(model.config.kind.rawValue), \(world.size) rank(s), \(store.count) parameters, \(trainingSamples), global batch \(config.training.globalBatchSize), \(totalSteps) steps\(options.debug ? " [debug: tiny model]" : "")")
         if let path = log.metricsPath { log.line("metrics: \(path)") }
         let started = ContinuousClock.now
         var samplesSinceReport = 0, reportClock = ContinuousClock.now
@@ -205,7 +233,7 @@ public final class Pretrainer {
         let globalBatch = sampler.globalBatchSize(batchIndex)
         if order?.epoch != epoch { order = (epoch, sampler.permutation(epoch: epoch)) }
         let permutation = order!.permutation, mine = sampler.localRange(batch: batchIndex)
-        try engine.load(mine.lazy.map { self.sampler.window(permutation, batch: batchIndex, position: $0) }, from: train)
+        try engine.load(mine.lazy.map { self.sampler.window(permutation, batch: batchIndex, position: $0) }, from: train, step: step)
         let loss = try engine.trainStep(globalBatch: globalBatch, dropout: dropoutContext(step: step),
                                         learningRate: schedule.rate(at: step), clip: config.training.gradientClip)
         return (loss, globalBatch)
@@ -228,7 +256,7 @@ public final class Pretrainer {
     }
 
     /// Mean loss over the first `validation_batches` global batches of the validation windows, shared out.
-    func validationLoss(_ source: WindowSource) throws -> Double {
+    func validationLoss(_ source: any SampleSource) throws -> Double {
         let batch = config.training.globalBatchSize
         let total = min(source.count, config.training.validationBatches * batch)
         let permutation = EpochPermutation(count: source.count, seed: config.training.seed ^ 0x5A5A, epoch: 0)
@@ -241,7 +269,7 @@ public final class Pretrainer {
             sum += try engine.lossSum()
             start += size
         }
-        return try world.allreduce(sum, op: .sum) / Double(total * engine.network.outputCount)
+        return try world.allreduce(sum, op: .sum) / Double(total * engine.network.lossTerms)
     }
 
     func saveCheckpoint(step: Int) throws {
@@ -259,7 +287,7 @@ public final class Pretrainer {
         // The batch trainStep just loaded is still in the engine; its loss is taken as a mean over that batch.
         let n = engine.batch.count
         let mode = ForwardMode.training(dropoutContext(step: step))
-        let count = Double(n * engine.network.outputCount)
+        let count = Double(n * engine.network.lossTerms)
         func loss() throws -> Double { try engine.lossSum(mode: mode) / count }
         store.zeroGradients()
         _ = try engine.forwardAndBackward(mode: mode, globalBatch: n)
@@ -267,14 +295,20 @@ public final class Pretrainer {
             throw TrainingError("step \(step): gradient of \(bad.name) is not finite")
         }
         let analytic = Array(UnsafeBufferPointer(start: store.gradients, count: store.count))
-        // The largest gradient element of each of a few tensors, where the check is least noisy.
+        // The largest gradient element of each of a few tensors, where the check is least noisy; one whose
+        // central difference moves the loss by less than 1e-5 of it is skipped (float32 forward noise is ~1e-6
+        // of the loss, and a flow's loss of ~7 bits per dimension has gradients of 1e-4).
+        let baseline = abs(try loss())
         var worst = 0.0, checked = 0
-        let trainable = store.layout.views.filter(\.trainable)
-        for view in trainable.enumerated().filter({ $0.offset % max(1, store.layout.views.count / 8) == 0 }).map(\.element) {
+        func probeSize(_ i: Int) -> Float { 1e-2 * max(1, abs(store.values[i])) }
+        let candidates = store.layout.views.filter(\.trainable).compactMap { view -> (ParameterView, Int)? in
             let g = analytic[view.range]
             let i = g.indices.max { abs(g[$0]) < abs(g[$1]) }!
-            guard abs(g[i]) > 1e-4 else { continue }
-            let p = store.values, keep = p[i], h: Float = 1e-2 * max(1, abs(keep))
+            return abs(g[i]) > 1e-4 && Double(abs(g[i]) * 2 * probeSize(i)) >= 1e-5 * baseline ? (view, i) : nil
+        }
+        guard !candidates.isEmpty else { throw TrainingError("debug: no gradient is large enough to check by finite differences") }
+        for (view, i) in candidates.enumerated().filter({ $0.offset % max(1, candidates.count / 8) == 0 }).map(\.element) {
+            let g = analytic, p = store.values, keep = p[i], h = probeSize(i)
             let moving = movingStatistics()
             p[i] = keep + h; let plus = try loss(); restore(moving)
             p[i] = keep - h; let minus = try loss(); restore(moving)

@@ -65,7 +65,7 @@ struct BenchModel: ParsableCommand {
             return
         }
         let probe = try LoadedModel(config: architecture, seed: 1)
-        let n = probe.network
+        let n = try probe.forecaster("ttm bench")
         let engineThreads = n.usesBatchStatistics ? 1 : threads
         OpenBLAS.threadCount = threads / engineThreads
         let peak = GEMMTiming.measure(m: 3584, n: 384, k: 192, seconds: 0.5).median * Double(engineThreads)

@@ -45,7 +45,7 @@ struct Evaluate: ParsableCommand {
             temporary = root
             folder = root.appendingPathComponent("data").path
             let model = try ModelFolder.load(checkpoints[0])
-            _ = try Prepare.run(csv: data, output: folder, options: .init(split: try SplitProtocol(parsing: csvSplit), context: model.network.contextLength,
+            _ = try Prepare.run(csv: data, output: folder, options: .init(split: try SplitProtocol(parsing: csvSplit), context: try model.forecaster(checkpoints[0]).contextLength,
                                                                          missing: missing, gaps: gaps))
         }
         let corpus = try CorpusReader(folder: folder)

@@ -53,12 +53,12 @@ struct Forecast: ParsableCommand {
         try AtomicFile.checkOutput(output, overwrite: overwrite, inputs: [input], option: "--output")
         let folder = try ModelFolder.load(checkpoint)
         if idColumns != nil || PathKind(input) == .folder { return try forecastEverySeries(folder) }
-        let (past, columns, clock) = try PastValues.read(input, contextLength: folder.network.contextLength, timestampColumn: timestampColumn,
+        let (past, columns, clock) = try PastValues.read(input, contextLength: try folder.forecaster(checkpoint).contextLength, timestampColumn: timestampColumn,
                                                           missing: missing, gaps: gaps)
         // A channel-independent model forecasts any number of channels (as PyTorch runs it); one that mixes
         // channels is refused with the key named.
         let loaded = try folder.fitted(toChannels: past.shape[2], what: "\(checkpoint) on \(input)")
-        let model = loaded.network, store = loaded.store
+        let model = try loaded.forecaster(checkpoint), store = loaded.store
         let batch = past.shape[0]
         let inputStride = model.inputCount, outputStride = model.outputCount
         var predictions = [Float](repeating: 0, count: batch * outputStride)

@@ -54,7 +54,7 @@ extension Forecast {
         }
         let columns = series.channels
         let loaded = try folder.fitted(toChannels: columns.count, what: "\(checkpoint) on \(input)")
-        let model = loaded.network, store = loaded.store
+        let model = try loaded.forecaster(checkpoint), store = loaded.store
         let context = model.contextLength, horizon = model.predictionLength, c = columns.count
         let usable = (0..<series.count).filter { series.length($0) >= context }
         guard !usable.isEmpty else {

@@ -5,7 +5,7 @@ import NN
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Summarise a model folder of any kind (TTM, TSMixer): architecture and parameter counts.")
+        abstract: "Summarise a model folder of any kind (TTM, TSMixer, MixerFlow, Glow): architecture and parameter counts.")
 
     @Argument(help: "A model folder (config.json + model.safetensors).")
     var checkpoint: String
@@ -13,6 +13,11 @@ struct Inspect: ParsableCommand {
     func run() throws {
         let model = try ModelFolder.load(checkpoint)
         print("checkpoint: \(checkpoint)")
-        for line in model.network.summary(model.store) { print(line) }
+        if let forecaster = model.network as? any Forecaster {
+            for line in forecaster.summary(model.store) { print(line) }
+        } else {
+            print("model: \(model.config.kind.rawValue), \(model.store.count.grouped) parameters")
+            for view in model.store.layout.views where view.trainable { print("  \(view.name) \(view.shape)") }
+        }
     }
 }

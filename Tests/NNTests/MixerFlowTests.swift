@@ -24,7 +24,7 @@ func assertFlowInvertsWithItsJacobiansLogDeterminant(_ name: String, _ flow: Flo
     let d = flow.dimensions
     func forward(_ x: [Float], batch: Int) -> (z: [Float], logdet: [Float]) {
         var z = [Float](repeating: 0, count: batch * d), logdet = [Float](repeating: 0, count: batch)
-        flow.forward(x, &z, batch: batch, logdet: &logdet, store, initializing: false)
+        flow.forward(x, &z, batch: batch, logdet: &logdet, store, initializing: nil)
         return (z, logdet)
     }
     var generator = Lcg(seed: seed)
@@ -53,7 +53,7 @@ func assertFlowGradients(_ name: String, _ flow: FlowNetwork, _ store: Parameter
     let out = FloatBuffer(capacity: batch * d + batch)
     check.run(name, input: generator.array(batch * d), store: store, outputCount: batch * d + batch, forward: { x in
         (out.pointer + batch * d).update(repeating: 0, count: batch)
-        flow.forward(x, out.pointer, batch: batch, logdet: out.pointer + batch * d, store, initializing: false)
+        flow.forward(x, out.pointer, batch: batch, logdet: out.pointer + batch * d, store, initializing: nil)
         return UnsafePointer(out.pointer)
     }, backward: { g, dx in flow.backward(dz: g, dLogdet: g + batch * d, dx: dx, batch: batch, store) })
 }
@@ -164,7 +164,7 @@ final class FlowObjectiveTests: XCTestCase {
                                               into: q.baseAddress! + n * d, logdet: &logdet[n])
                 } }
             }
-            flow.forward(x, &z, batch: batch, logdet: &logdet, store, initializing: step == 0)
+            flow.forward(x, &z, batch: batch, logdet: &logdet, store, initializing: step == 0 ? ActNormStart() : nil)
             var dLogdet = [Float](repeating: 0, count: batch)
             curve.append(Dequantization.bitsPerDimension(z: z, logdet: logdet, batch: batch, dimensions: d, scale: 1 / Float(batch),
                                                          dz: &dz, dLogdet: &dLogdet) / Double(batch))
