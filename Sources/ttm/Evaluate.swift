@@ -12,6 +12,11 @@ struct Evaluate: ParsableCommand {
             MSE and MAE z-scored with the train split's statistics, over all channels, horizon steps and windows of \
             the split; per channel and per horizon step; the same for last-value, seasonal-naive and train-mean \
             forecasts. Give --checkpoint twice to compare two models (e.g. zero-shot and fine-tuned) side by side.
+
+            On a prepared image folder (ttm prepare --images) with MixerFlow or Glow checkpoints: bits per dimension \
+            of the split, and, where the images have labels, the accuracy of a linear classifier (ridge regression \
+            on one-hot labels) fitted on the latents of --probe-images training images, beside the same classifier \
+            on raw pixels.
             """)
 
     @Option(name: .customLong("checkpoint"), help: "A model folder; repeat to compare models.") var checkpoints: [String]
@@ -23,6 +28,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Skipped timestamps in a CSV given to --data: error (the message names both lines), ffill or ignore.")
     var gaps: GapPolicy = .error
     @Option(help: "Season length for the seasonal-naive baseline (default: detected from the train rows).") var seasonPeriod: Int?
+    @Option(help: "Image folders: training images the linear probe is fitted on.") var probeImages: Int = 10_000
     @Option(help: "Write the JSON report here.") var report: String?
     @Option(help: "Write SVG plots into this folder.") var plots: String?
     @Flag(help: "Replace --report and --plots if they exist.") var overwrite = false
@@ -30,12 +36,16 @@ struct Evaluate: ParsableCommand {
     func validate() throws {
         guard !checkpoints.isEmpty else { throw ValidationError("give at least one --checkpoint") }
         if let seasonPeriod, seasonPeriod < 1 { throw ValidationError("--season-period must be at least 1") }
+        guard probeImages >= 0 else { throw ValidationError("--probe-images must be 0 (no probe) or more") }
     }
 
     func run() throws {
         let inputs = checkpoints + [data]
         if let report { try AtomicFile.checkOutput(report, overwrite: overwrite, inputs: inputs, option: "--report") }
         if let plots { try AtomicFile.checkOutput(plots, overwrite: overwrite, inputs: inputs, option: "--plots") }
+        if FileManager.default.fileExists(atPath: URL(fileURLWithPath: data).appendingPathComponent(ImageShards.file).path) {
+            return try evaluateFlows()
+        }
         var temporary: URL?
         defer { if let temporary { try? FileManager.default.removeItem(at: temporary) } }
         var folder = data
@@ -59,6 +69,19 @@ struct Evaluate: ParsableCommand {
         if let plots {
             let files = try evaluation.writePlots(to: plots)
             print("plots: \(files.count) SVG files in \(plots)")
+        }
+    }
+}
+
+extension Evaluate {
+    func evaluateFlows() throws {
+        if plots != nil { throw ValidationError("--plots draws forecasts; an image folder has none (drop --plots)") }
+        let evaluation = try FlowEvaluation.run(checkpoints: checkpoints, folder: data, split: split.rawValue, probeImages: probeImages)
+        print("evaluate: \(data), \(split.rawValue) split, \(evaluation.images) images; linear probe fitted on \(evaluation.probeTrainImages) training images")
+        print(evaluation.markdownTable)
+        if let report {
+            try AtomicFile.write(evaluation.jsonReport(dataset: data), to: report)
+            print("report: \(report)")
         }
     }
 }

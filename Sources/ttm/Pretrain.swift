@@ -8,7 +8,7 @@ import Training
 
 struct Pretrain: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Data-parallel pretraining of a TTM or TSMixer (model.kind); start it with mpirun -np N (or alone for one rank).",
+        abstract: "Data-parallel pretraining of a TTM, TSMixer, MixerFlow or Glow (model.kind); start it with mpirun -np N (or alone for one rank).",
         discussion: """
             Every rank trains on its slice of each global batch; gradients are averaged with MPI; rank 0 logs, \
             validates and writes checkpoints. With a finetune section, rank 0 fine-tunes the final model (TTM: \
