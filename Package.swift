@@ -86,7 +86,7 @@ let package = Package(
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "NNTests", dependencies: ["NN", "TSMixer", "Flow", "Optimizers", "Checkpoint", "AllocationCounter"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TTM", "TSMixer", "Corpus", "NN", "Checkpoint", "Optimizers", "AllocationCounter"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TTM", "TSMixer", "Flow", "Corpus", "CZlib", "NN", "Checkpoint", "Optimizers", "AllocationCounter"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "HDF5", "CHDF5"]),
         .testTarget(name: "TTMTests", dependencies: ["TTM", "Models", "NN", "Optimizers", "Checkpoint"]),
         // Runs the built `ttm` executable; depending on it makes `swift test` build it first.
