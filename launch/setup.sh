@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the system libraries ttm links against (Open MPI, OpenBLAS, serial HDF5, zlib) when they are missing,
-# then checks that pkg-config can see each one. Safe to run any number of times: it does nothing when all is there.
+# then checks that pkg-config can see each one (launch/setup.sh --fashion-mnist adds the Fashion-MNIST package). Safe to run any number of times: it does nothing when all is there.
 set -euo pipefail
 
 packages=(libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-dev zlib1g-dev pkg-config)
+# --fashion-mnist: also Debian's Fashion-MNIST (IDX files under /usr/share/datasets/fashion-mnist), for the flows.
+if [ "${1:-}" = "--fashion-mnist" ]; then packages+=(dataset-fashion-mnist); fi
 pkgconfig_names=(ompi-c openblas hdf5-serial zlib)
 
 missing=()

@@ -15,6 +15,8 @@ public struct FlowEvaluation: Sendable {
         public var parameters: Int
         public var bitsPerDimension: Double
         public var probeAccuracy: Double?
+        /// Largest |f⁻¹(f(x)) - x| over the split's first images (x the dequantised, logit-space input).
+        public var reconstructionError: Float
     }
 
     public var split: String
@@ -51,7 +53,8 @@ public struct FlowEvaluation: Sendable {
                 accuracy = probe.accuracy(features: latents, labels: labels)
             }
             scores.append(Score(name: URL(fileURLWithPath: path).lastPathComponent, kind: model.config.kind.rawValue,
-                                parameters: model.store.trainableCount, bitsPerDimension: bpd, probeAccuracy: accuracy))
+                                parameters: model.store.trainableCount, bitsPerDimension: bpd, probeAccuracy: accuracy,
+                                reconstructionError: try Self.reconstructionError(model, data, count: min(256, data.count))))
         }
         var pixelAccuracy: Double?
         if let labels = data.labels, probeCount > 0, let trainLabels = trainImages.labels {
@@ -80,24 +83,40 @@ public struct FlowEvaluation: Sendable {
         return (sum / Double(source.count), latents)
     }
 
+    /// The flow's largest round-trip error on the first `count` images of `source`.
+    static func reconstructionError(_ model: LoadedModel, _ source: ImageSource, count: Int) throws -> Float {
+        let d = source.dimensions
+        let batch = WindowBatch(capacity: count, context: d + 1, horizon: 0, channels: 1)
+        try source.load(0..<count, step: evaluationStep, into: batch)
+        var inputs = [Float](repeating: 0, count: count * d)
+        for n in 0..<count { for i in 0..<d { inputs[n * d + i] = batch.past[n * (d + 1) + i] } }
+        return try FlowSampler.reconstructionError(model, inputs: inputs, count: count)
+    }
+
     public var markdownTable: String {
-        var lines = ["| model | kind | parameters | \(split) bits/dim | linear probe accuracy |", "|---|---|---:|---:|---:|"]
+        var lines = ["| model | kind | parameters | \(split) bits/dim | linear probe accuracy | max reconstruction error |",
+                     "|---|---|---:|---:|---:|---:|"]
         for s in scores {
-            lines.append("| \(s.name) | \(s.kind) | \(s.parameters.grouped) | \(String(format: "%.4f", s.bitsPerDimension)) | \(s.probeAccuracy.map { String(format: "%.4f", $0) } ?? "-") |")
+            lines.append("| \(s.name) | \(s.kind) | \(s.parameters.grouped) | \(String(format: "%.4f", s.bitsPerDimension)) | \(s.probeAccuracy.map { String(format: "%.4f", $0) } ?? "-") | \(String(format: "%.1e", s.reconstructionError)) |")
         }
-        if let pixelProbeAccuracy { lines.append("| pixels (no model) | - | - | - | \(String(format: "%.4f", pixelProbeAccuracy)) |") }
+        if let pixelProbeAccuracy { lines.append("| pixels (no model) | - | - | - | \(String(format: "%.4f", pixelProbeAccuracy)) | - |") }
         return lines.joined(separator: "\n")
     }
 
+    /// Each figure keyed by model (checkpoint folder name): `<split>_bpd`, `parameters`, `kind`,
+    /// `linear_probe_accuracy` (with `pixels`, the probe on raw pixels), `reconstruction_error`, and its maximum.
     public func jsonReport(dataset: String) throws -> Data {
-        var models: [[String: Any]] = []
-        for s in scores {
-            var entry: [String: Any] = ["name": s.name, "kind": s.kind, "parameters": s.parameters, "bits_per_dimension": s.bitsPerDimension]
-            if let a = s.probeAccuracy { entry["linear_probe_accuracy"] = a }
-            models.append(entry)
+        func keyed<T>(_ value: (Score) -> T?) -> [String: Any] {
+            Dictionary(scores.compactMap { s in value(s).map { (s.name, $0 as Any) } }) { first, _ in first }
         }
-        var object: [String: Any] = ["dataset": dataset, "split": split, "images": images, "models": models, "probe_train_images": probeTrainImages]
-        if let pixelProbeAccuracy { object["pixel_linear_probe_accuracy"] = pixelProbeAccuracy }
+        var probe = keyed { $0.probeAccuracy }
+        if let pixelProbeAccuracy { probe["pixels"] = pixelProbeAccuracy }
+        let object: [String: Any] = [
+            "dataset": dataset, "split": split, "images": images, "probe_train_images": probeTrainImages,
+            "\(split)_bpd": keyed { $0.bitsPerDimension }, "parameters": keyed { $0.parameters }, "kind": keyed { $0.kind },
+            "linear_probe_accuracy": probe, "reconstruction_error": keyed { Double($0.reconstructionError) },
+            "max_reconstruction_error": Double(scores.map(\.reconstructionError).max() ?? 0),
+        ]
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     }
 }
