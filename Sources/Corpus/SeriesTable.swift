@@ -226,3 +226,37 @@ extension Substring {
         return self[start..<end]
     }
 }
+
+extension SeriesTable {
+    /// Every series at 1/`factor` of its resolution (TTM's "diverse resolution sampling": downsampled copies of
+    /// high-frequency series as extra pretraining data): the mean of each block of `factor` rows, blocks aligned
+    /// to the last row (the first length mod factor rows are left out) and stamped with their last row's
+    /// timestamp, so the last timestamp and the frequency x factor give the same clock. A series shorter than
+    /// `factor` rows has no block and is left out.
+    public func downsampled(by factor: Int) -> SeriesTable {
+        precondition(factor >= 1)
+        guard factor > 1 else { return self }
+        let c = columns.count
+        var copy = self
+        copy.series = series.compactMap { s in
+            let blocks = s.length / factor
+            guard blocks > 0 else { return nil }
+            let skip = s.length - blocks * factor
+            var values = [Float](repeating: 0, count: blocks * c)
+            var timestamps: [String] = []
+            timestamps.reserveCapacity(blocks)
+            for b in 0..<blocks {
+                let first = skip + b * factor
+                for j in 0..<c {
+                    var sum = 0.0
+                    for r in first..<(first + factor) { sum += Double(s.values[r * c + j]) }
+                    values[b * c + j] = Float(sum / Double(factor))
+                }
+                timestamps.append(s.timestamps[first + factor - 1])
+            }
+            let frequency = s.frequency.map { Frequency(unit: $0.unit, count: $0.count * Int64(factor)) }
+            return Series(id: s.id, timestamps: timestamps, values: values, frequency: frequency)
+        }
+        return copy
+    }
+}

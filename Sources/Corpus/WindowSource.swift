@@ -3,8 +3,6 @@ import Foundation
 import Glibc
 #endif
 
-/// Windows of one split over several prepared folders, numbered 0..<count, and batch loading: one call fills
-/// a batch's past values, future values and per-window scaling.
 /// Numbered training samples a data-parallel sampler draws from: a forecaster's windows, a flow's images.
 public protocol SampleSource: AnyObject {
     var count: Int { get }
@@ -13,6 +11,8 @@ public protocol SampleSource: AnyObject {
     func load<Samples: Sequence<Int>>(_ ids: Samples, step: Int, into batch: WindowBatch) throws
 }
 
+/// Windows of one split over several prepared folders, numbered 0..<count, and batch loading: one call fills
+/// a batch's past values, future values and per-window scaling.
 public final class WindowSource: SampleSource {
     public let corpora: [CorpusReader]
     public let indices: [WindowIndex]
@@ -21,7 +21,8 @@ public final class WindowSource: SampleSource {
     public let channels: Int
     public let count: Int
     public var skippedSeries: Int { indices.reduce(0) { $0 + $1.skippedSeries } }
-    private let starts: [Int]
+    /// Where each corpus' windows start in 0..<count (and count at the end).
+    public let starts: [Int]
     private var window: [Float]
 
     public init(corpora: [CorpusReader], split: Split, view: WindowIndex.View, context: Int, horizon: Int) throws {

@@ -66,7 +66,7 @@ public final class Engine: @unchecked Sendable {
         gradient = FloatBuffer(capacity: batchCapacity * n.outputCount)
         guard threads >= 1 else { throw ConfigError(key: "training.threads", message: "must be at least 1, got \(threads)") }
         if threads > 1 && n.usesBatchStatistics {
-            throw ConfigError(key: "training.threads", message: "a \(n.kind) normalises over the batch (BatchNorm), so its batch is not split among threads; use 1 thread and more ranks")
+            throw ConfigError(key: "training.threads", message: "a \(n.kind) takes statistics over the batch (BatchNorm, or the ActNorms' start of a flow), so its batch is not split among threads; use 1 thread and more ranks")
         }
         let frozen = !model.store.frozenOffsets.isEmpty
         replicas = try (1..<threads).map { _ in

@@ -95,12 +95,19 @@ public final class Pretrainer {
             throw ConfigError(key: channelKey, message: "\(channels), but the data has \(train.channels) channels per window (data.view: \(config.data.view.rawValue))")
         }
         let validation = try WindowSource(corpora: corpora, split: .validation, view: config.data.view, context: context, horizon: horizon)
-        return (train, validation.count > 0 ? validation : nil)
+        let sampled: any SampleSource = config.data.windowsPerCorpus.map {
+            BalancedWindows(train, cap: $0, globalBatch: config.training.globalBatchSize, seed: config.training.seed)
+        } ?? train
+        return (sampled, validation.count > 0 ? validation : nil)
     }
 
     /// What the run trains on, for its first log line.
     var trainingSamples: String {
         if let windows = train as? WindowSource { return "\(windows.count) training windows (\(windows.skippedSeries) series too short)" }
+        if let balanced = train as? BalancedWindows {
+            let source = balanced.source
+            return "\(balanced.count) training windows per epoch, at most \(balanced.cap) from each of \(balanced.perCorpus.count) corpora (of \(source.count); \(source.skippedSeries) series too short)"
+        }
         return "\(train.count) training images"
     }
 

@@ -15,6 +15,8 @@ public struct RunConfig: Sendable {
         public var shards: [String]
         /// Channel-independent windows (every channel its own series) or all channels together.
         public var view: WindowIndex.View = .univariate
+        /// Per-corpus balancing: at most this many windows of each prepared folder per epoch (nil: every window).
+        public var windowsPerCorpus: Int?
     }
 
     public struct Training: Sendable {
@@ -99,8 +101,9 @@ public struct RunConfig: Sendable {
         }
 
         var d = try sections.requiredSection("data")
-        try d.allow(["shards", "view"])
+        try d.allow(["shards", "view", "windows_per_corpus"])
         data = Data(shards: try d.stringList("shards"), view: try d.choice("view", default: .univariate))
+        data.windowsPerCorpus = try d.optionalInt("windows_per_corpus", min: 1)
 
         var t = try sections.requiredSection("training")
         try t.allow(["global_batch_size", "learning_rate", "warmup_steps", "schedule", "steps", "epochs", "weight_decay",

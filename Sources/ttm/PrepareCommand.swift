@@ -32,6 +32,8 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "What to do with a missing value: error (the message names file, line and column), ffill (carry the last value forward) or drop (leave the series out).") var missing: MissingValuePolicy = .error
     @Option(help: "Where timestamps skip steps of the series' frequency: error (the message names both lines), ffill (insert the skipped timestamps with the last values) or ignore (keep the rows as they are).")
     var gaps: GapPolicy = .error
+    @Option(help: "Keep every series at 1/K of its resolution: the mean of each block of K rows, stamped with the block's last timestamp (for pretraining corpora with several resolutions).")
+    var downsample: Int = 1
     @Option(help: "Largest shard, in MB of values.") var shardSizeMb: Double = 256
     @Flag(help: "Replace an existing output folder.") var overwrite = false
 
@@ -51,6 +53,8 @@ struct PrepareCommand: ParsableCommand {
             throw ValidationError("\(given.0) applies to a CSV; a .tsf file names its own fields")
         }
         guard shardSizeMb > 0 else { throw ValidationError("--shard-size-mb must be positive") }
+        guard (1...10_000).contains(downsample) else { throw ValidationError("--downsample must be between 1 and 10000 (got \(downsample))") }
+        if images != nil && downsample != 1 { throw ValidationError("--downsample applies to series (--input), not to --images") }
         if let context, context < 0 { throw ValidationError("--context must not be negative") }
         if let horizon, horizon < 1 { throw ValidationError("--horizon must be at least 1") }
     }
@@ -86,7 +90,10 @@ struct PrepareCommand: ParsableCommand {
                           findsTimestamp: !noTimestamp),
             split: splitProtocol, context: context ?? (split == "ett-hourly" ? 512 : 0),
             missing: missing, gaps: gaps, shardBytes: Int(shardSizeMb * 1_048_576), overwrite: overwrite)
-        let table = try SeriesTable.read(input, layout: options.layout, missing: options.missing, gaps: options.gaps)
+        let read = try SeriesTable.read(input, layout: options.layout, missing: options.missing, gaps: options.gaps)
+        let table = read.downsampled(by: downsample)
+        if table.series.isEmpty { throw DataError("\(input): every series is shorter than --downsample \(downsample) rows") }
+        if downsample > 1 { print("prepare: downsampled by \(downsample): \(read.series.first?.length ?? 0) -> \(table.series.first?.length ?? 0) rows in the first series") }
         if let horizon {
             let window = options.context + horizon
             let short = table.series.filter { splitProtocol.ends(length: $0.length).0 < window }
