@@ -44,26 +44,15 @@ final class DistributedRunTests: CLITestCase {
         let whole = try MPIRun.run(ranks: 2, ["pretrain", "--config", try config("whole", steps: 48)])
         XCTAssertEqual(whole.status, 0, whole.standardError)
 
-        let interrupted = try config("interrupted", steps: 48)
-        let checkpoints = folder.appendingPathComponent("interrupted/checkpoints").path
-        let killed = try MPIRun.run(ranks: 2, ["pretrain", "--config", interrupted], killRank: 1, when: {
-            (try? FileManager.default.contentsOfDirectory(atPath: checkpoints).contains("step-00000008")) == true
-        })
-        XCTAssertNotEqual(killed.status, 0, "a job with a killed rank must fail")
-        let left = try FileManager.default.contentsOfDirectory(atPath: checkpoints)
-        XCTAssertFalse(left.contains("final"), "the killed run did not finish: \(left)")
-        for name in left where name.hasPrefix("step-") {
-            let files = Set(try FileManager.default.contentsOfDirectory(atPath: checkpoints + "/" + name))
-            XCTAssertEqual(files, ["config.json", "model.safetensors", "optimizer.safetensors", "training_state.json"], name)
+        try assertKilledAndResumedRunMatches(try config("interrupted", steps: 48), name: "interrupted", whole: "whole") { checkpoints in
+            let left = try FileManager.default.contentsOfDirectory(atPath: checkpoints)
+            XCTAssertFalse(left.contains("final"), "the killed run did not finish: \(left)")
+            for name in left where name.hasPrefix("step-") {
+                let files = Set(try FileManager.default.contentsOfDirectory(atPath: checkpoints + "/" + name))
+                XCTAssertEqual(files, ["config.json", "model.safetensors", "optimizer.safetensors", "training_state.json"], name)
+            }
+            XCTAssertTrue(left.filter { $0.hasPrefix("step-") }.count >= 1)
         }
-        XCTAssertTrue(left.filter { $0.hasPrefix("step-") }.count >= 1)
-
-        let resumed = try MPIRun.run(ranks: 2, ["pretrain", "--config", interrupted, "--resume"])
-        XCTAssertEqual(resumed.status, 0, resumed.standardError)
-        XCTAssertTrue(resumed.standardOutput.contains("resume: continuing from"), resumed.standardOutput)
-        let a = try XCTUnwrap(FileManager.default.contents(atPath: folder.appendingPathComponent("whole/checkpoints/final/model.safetensors").path))
-        let b = try XCTUnwrap(FileManager.default.contents(atPath: checkpoints + "/final/model.safetensors"))
-        XCTAssertEqual(a, b, "resumed final weights differ from the uninterrupted run")
     }
 
     func testResumeRefusesAnIncompatibleConfigAndSaysWhatDiffers() throws {

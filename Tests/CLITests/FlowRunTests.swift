@@ -77,19 +77,8 @@ final class FlowRunTests: CLITestCase {
         XCTAssertTrue(whole.standardOutput.contains("pretrain: glow, 2 rank(s)"), whole.standardOutput)
         XCTAssertTrue(whole.standardOutput.contains("320 training images"), whole.standardOutput)
 
-        let interrupted = try config("interrupted", model: glow)
-        let checkpoints = folder.appendingPathComponent("interrupted/checkpoints").path
-        let killed = try MPIRun.run(ranks: 2, ["pretrain", "--config", interrupted], killRank: 1, when: {
-            (try? FileManager.default.contentsOfDirectory(atPath: checkpoints).contains("step-00000008")) == true
-        })
-        XCTAssertNotEqual(killed.status, 0)
-        let resumed = try MPIRun.run(ranks: 2, ["pretrain", "--config", interrupted, "--resume"])
-        XCTAssertEqual(resumed.status, 0, resumed.standardError)
-        XCTAssertTrue(resumed.standardOutput.contains("resume: continuing from"), resumed.standardOutput)
+        try assertKilledAndResumedRunMatches(try config("interrupted", model: glow), name: "interrupted", whole: "whole")
         let final = folder.appendingPathComponent("whole/checkpoints/final").path
-        let a = try XCTUnwrap(FileManager.default.contents(atPath: final + "/model.safetensors"))
-        let b = try XCTUnwrap(FileManager.default.contents(atPath: checkpoints + "/final/model.safetensors"))
-        XCTAssertEqual(a, b, "resumed final weights differ from the uninterrupted run")
         let weights = try SafeTensors.read(contentsOf: final + "/model.safetensors")
         XCTAssertEqual(try weights.floats("levels.0.steps.0.norm.initialized"), [1], "ActNorm's start is saved with the weights")
 

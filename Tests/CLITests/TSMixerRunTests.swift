@@ -45,19 +45,8 @@ final class TSMixerRunTests: CLITestCase {
         XCTAssertTrue(whole.standardOutput.contains("pretrain: tsmixer"), whole.standardOutput)
         XCTAssertTrue(whole.standardOutput.contains("finetune: best epoch"), whole.standardOutput)
 
-        let interrupted = try config("interrupted")
-        let checkpoints = folder.appendingPathComponent("interrupted/checkpoints").path
-        let killed = try MPIRun.run(ranks: 2, ["pretrain", "--config", interrupted], killRank: 1, when: {
-            (try? FileManager.default.contentsOfDirectory(atPath: checkpoints).contains("step-00000008")) == true
-        })
-        XCTAssertNotEqual(killed.status, 0)
-        let resumed = try MPIRun.run(ranks: 2, ["pretrain", "--config", interrupted, "--resume"])
-        XCTAssertEqual(resumed.status, 0, resumed.standardError)
-        XCTAssertTrue(resumed.standardOutput.contains("resume: continuing from"), resumed.standardOutput)
+        try assertKilledAndResumedRunMatches(try config("interrupted"), name: "interrupted", whole: "whole")
         let final = folder.appendingPathComponent("whole/checkpoints/final").path
-        let a = try XCTUnwrap(FileManager.default.contents(atPath: final + "/model.safetensors"))
-        let b = try XCTUnwrap(FileManager.default.contents(atPath: checkpoints + "/final/model.safetensors"))
-        XCTAssertEqual(a, b, "resumed final weights differ from the uninterrupted run")
         // The killed run had logged steps past its last checkpoint; resuming cut them, so each step appears once.
         let text = try String(contentsOfFile: folder.appendingPathComponent("interrupted/metrics.jsonl").path, encoding: .utf8)
         let steps = text.split(separator: "\n").compactMap { line -> Int? in

@@ -88,6 +88,27 @@ class CLITestCase: XCTestCase {
         }
     }
 
+    /// Runs `interrupted` (a config whose checkpoints go to `<name>/checkpoints` below `folder`) on 2 ranks, kills
+    /// rank 1 with -9 once the step-8 checkpoint exists, checks the job failed (`afterKill` may look at the
+    /// checkpoint folder then), resumes it, and checks that its final weights equal those of the finished run
+    /// `whole` bit for bit.
+    func assertKilledAndResumedRunMatches(_ interrupted: String, name: String, whole: String,
+                                          afterKill: (String) throws -> Void = { _ in },
+                                          file: StaticString = #filePath, line: UInt = #line) throws {
+        let checkpoints = folder.appendingPathComponent("\(name)/checkpoints").path
+        let killed = try MPIRun.run(ranks: 2, ["pretrain", "--config", interrupted], killRank: 1, when: {
+            (try? FileManager.default.contentsOfDirectory(atPath: checkpoints).contains("step-00000008")) == true
+        })
+        XCTAssertNotEqual(killed.status, 0, "a job with a killed rank must fail", file: file, line: line)
+        try afterKill(checkpoints)
+        let resumed = try MPIRun.run(ranks: 2, ["pretrain", "--config", interrupted, "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.standardError, file: file, line: line)
+        XCTAssertTrue(resumed.standardOutput.contains("resume: continuing from"), resumed.standardOutput, file: file, line: line)
+        let a = try XCTUnwrap(FileManager.default.contents(atPath: folder.appendingPathComponent("\(whole)/checkpoints/final/model.safetensors").path))
+        let b = try XCTUnwrap(FileManager.default.contents(atPath: checkpoints + "/final/model.safetensors"))
+        XCTAssertEqual(a, b, "resumed final weights differ from the uninterrupted run", file: file, line: line)
+    }
+
     /// Pretrains the config that `config(name)` writes on 1, 2 and 4 ranks and checks that every step's loss
     /// agrees within 1e-4 relative and that the loss falls.
     func assertSameRunOnOneTwoAndFourRanks(steps: Int, config: (String) throws -> String,
