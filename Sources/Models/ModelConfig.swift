@@ -24,8 +24,6 @@ public enum ModelConfig: Equatable, Sendable {
         }
     }
 
-    /// Whether the model forecasts series (TTM, TSMixer) rather than modelling images (the flows).
-    public var isForecaster: Bool { kind == .ttm || kind == .tsmixer }
 
     /// A fresh (uninitialised) model of this architecture.
     public func build() throws -> any TrainableModel {
@@ -46,6 +44,9 @@ public enum ModelConfig: Equatable, Sendable {
         case .glow(let c): c.channels
         }
     }
+
+    /// Whether the model forecasts series (TTM, TSMixer) rather than modelling images (the flows, which have a shape).
+    public var isForecaster: Bool { imageShape == nil }
 
     /// A flow's image shape (nil for a forecaster).
     public var imageShape: (height: Int, width: Int, channels: Int)? {

@@ -43,18 +43,17 @@ public struct FlowEvaluation: Sendable {
                 throw DataError("\(path): a \(model.config.kind.rawValue) model does not score images; give a mixerflow or glow checkpoint")
             }
             try data.check(height: shape.height, width: shape.width, channels: shape.channels)
-            let (bpd, latents) = try Self.bitsPerDimension(flow, model.store, data, batchSize: batchSize, keepLatents: data.labels != nil)
+            let (bpd, latents) = try Self.bitsPerDimension(flow, model.store, data, images: data.count, batchSize: batchSize, keepLatents: data.labels != nil)
             var accuracy: Double?
             if let labels = data.labels, probeCount > 0, let trainLabels = trainImages.labels {
-                let subset = ImageSubset(trainImages, count: probeCount)
-                let (_, trainLatents) = try Self.bitsPerDimension(flow, model.store, subset, batchSize: batchSize, keepLatents: true)
+                let (_, trainLatents) = try Self.bitsPerDimension(flow, model.store, trainImages, images: probeCount, batchSize: batchSize, keepLatents: true)
                 let probe = LinearProbe(features: trainLatents, labels: Array(trainLabels[0..<probeCount]), dimensions: flow.dimensions,
                                         classes: max(trainImages.classes, 1))
                 accuracy = probe.accuracy(features: latents, labels: labels)
             }
             scores.append(Score(name: URL(fileURLWithPath: path).lastPathComponent, kind: model.config.kind.rawValue,
                                 parameters: model.store.trainableCount, bitsPerDimension: bpd, probeAccuracy: accuracy,
-                                reconstructionError: try Self.reconstructionError(model, data, count: min(256, data.count))))
+                                reconstructionError: try Self.reconstructionError(flow, model.store, data, count: min(256, data.count))))
         }
         var pixelAccuracy: Double?
         if let labels = data.labels, probeCount > 0, let trainLabels = trainImages.labels {
@@ -65,32 +64,36 @@ public struct FlowEvaluation: Sendable {
         return FlowEvaluation(split: split, images: data.count, scores: scores, pixelProbeAccuracy: pixelAccuracy, probeTrainImages: probeCount)
     }
 
-    /// Mean bits per dimension over every image of `source`, in batches, and (`keepLatents`) the latents z.
-    static func bitsPerDimension(_ flow: FlowModel, _ store: ParameterStore, _ source: any SampleSource, batchSize: Int,
+    /// Mean bits per dimension over the first `images` images of `source`, in batches, and (`keepLatents`) the latents z.
+    static func bitsPerDimension(_ flow: FlowModel, _ store: ParameterStore, _ source: ImageSource, images: Int, batchSize: Int,
                                  keepLatents: Bool) throws -> (Double, [Float]) {
         let d = flow.dimensions
         let batch = WindowBatch(capacity: batchSize, context: d + 1, horizon: 0, channels: 1)
         var sum = 0.0, start = 0, latents: [Float] = []
-        if keepLatents { latents.reserveCapacity(source.count * d) }
-        while start < source.count {
-            let n = min(batchSize, source.count - start)
+        if keepLatents { latents.reserveCapacity(images * d) }
+        while start < images {
+            let n = min(batchSize, images - start)
             try source.load(start..<(start + n), step: evaluationStep, into: batch)
             let output = flow.forward(batch.past, batch: n, mode: .inference, store)
             sum += flow.lossSum(output: output, target: batch.future, weights: nil, samples: n, scale: 0, gradient: nil)
             if keepLatents { for k in 0..<n { latents.append(contentsOf: UnsafeBufferPointer(start: output + k * (d + 1), count: d)) } }
             start += n
         }
-        return (sum / Double(source.count), latents)
+        return (sum / Double(images), latents)
     }
 
-    /// The flow's largest round-trip error on the first `count` images of `source`.
-    static func reconstructionError(_ model: LoadedModel, _ source: ImageSource, count: Int) throws -> Float {
+    /// Largest |f⁻¹(f(x)) - x| over the first `count` images of `source` (x dequantised, in logit space): how
+    /// exactly the trained flow inverts in float32.
+    static func reconstructionError(_ flow: FlowModel, _ store: ParameterStore, _ source: ImageSource, count: Int) throws -> Float {
         let d = source.dimensions
         let batch = WindowBatch(capacity: count, context: d + 1, horizon: 0, channels: 1)
         try source.load(0..<count, step: evaluationStep, into: batch)
-        var inputs = [Float](repeating: 0, count: count * d)
-        for n in 0..<count { for i in 0..<d { inputs[n * d + i] = batch.past[n * (d + 1) + i] } }
-        return try FlowSampler.reconstructionError(model, inputs: inputs, count: count)
+        var x = [Float](repeating: 0, count: count * d)
+        for n in 0..<count { for i in 0..<d { x[n * d + i] = batch.past[n * (d + 1) + i] } }
+        var z = [Float](repeating: 0, count: count * d), back = z, logdet = [Float](repeating: 0, count: count)
+        flow.network.forward(x, &z, batch: count, logdet: &logdet, store, initializing: nil)
+        flow.network.inverse(z, &back, batch: count, store)
+        return zip(x, back).reduce(0) { max($0, abs($1.0 - $1.1)) }
     }
 
     public var markdownTable: String {
@@ -119,14 +122,6 @@ public struct FlowEvaluation: Sendable {
         ]
         return try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     }
-}
-
-/// The first `count` images of a source.
-final class ImageSubset: SampleSource {
-    let base: ImageSource
-    let count: Int
-    init(_ base: ImageSource, count: Int) { self.base = base; self.count = min(count, base.count) }
-    func load<Samples: Sequence<Int>>(_ ids: Samples, step: Int, into batch: WindowBatch) throws { try base.load(ids, step: step, into: batch) }
 }
 
 /// A linear classifier fitted in closed form: ridge regression of one-hot labels on standardised features plus a

@@ -28,15 +28,4 @@ public enum FlowSampler {
         Dequantization.pixels(x, count: count * d, into: &pixels)
         return pixels
     }
-
-    /// Largest |f⁻¹(f(x)) - x| over `images` [count, dimensions] of dequantised inputs: how exactly the trained
-    /// flow inverts in float32.
-    public static func reconstructionError(_ model: LoadedModel, inputs: [Float], count: Int) throws -> Float {
-        guard let flow = model.network as? FlowModel else { throw TrainingError("not a flow") }
-        let d = flow.dimensions
-        var z = [Float](repeating: 0, count: count * d), back = z, logdet = [Float](repeating: 0, count: count)
-        flow.network.forward(inputs, &z, batch: count, logdet: &logdet, model.store, initializing: nil)
-        flow.network.inverse(z, &back, batch: count, model.store)
-        return zip(inputs, back).reduce(0) { max($0, abs($1.0 - $1.1)) }
-    }
 }
