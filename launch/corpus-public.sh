@@ -163,12 +163,15 @@ for source, licence, member, prefix, stem, text in tables():
         entry["status"] = f"left out: {len(body)} rows"; continue
     columns = list(zip(*body))
     timestamp = next((h for h, c in zip(header, columns) if all(date_like.match(v.strip()) for v in c if v.strip())), None)
+    # Value columns: numeric, mostly present, and not 0/1 indicators (electricity_short's day_0..day_6 are a
+    # calendar one-hot: known in advance, not something to forecast or to learn forecasting from).
     values = [h for h, c in zip(header, columns) if h != timestamp and all(number(v) != "bad" for v in c)
-              and sum(number(v) is not None for v in c) > len(c) // 2]
+              and sum(number(v) is not None for v in c) > len(c) // 2
+              and not {number(v) for v in c} <= {0.0, 1.0, None}]
     # Ids: repeated text columns, but not calendar ones ('1998 Q1', 'Month'): those order rows, they do not name series.
     timelike = re.compile(r"(?i)(date|time|year|quarter|month|week|day|period|index)")
     ids = [h for h, c in zip(header, columns) if h != timestamp and h not in values and not timelike.search(h)
-           and len(set(c)) <= max(1, len(c) // 10)]
+           and any(number(v) == "bad" for v in c) and len(set(c)) <= max(1, len(c) // 10)]
     if not values:
         entry["status"] = "left out: no numeric column"; continue
     path = os.path.join(out, "csv", name + ".csv")
