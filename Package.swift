@@ -68,7 +68,7 @@ let package = Package(
         .target(name: "Corpus", dependencies: ["HDF5", "Checkpoint", "CZlib"]),
         // The engine (one step for every model), pretraining, fine-tuning, evaluation, run configs.
         .target(name: "Training", dependencies: [
-            "MPI", "NN", "Optimizers", "Models", "TTM", "Flow", "Checkpoint", "Corpus",
+            "MPI", "BLAS", "NN", "Optimizers", "Models", "TTM", "Flow", "Checkpoint", "Corpus",
             .product(name: "Yams", package: "Yams"),
         ]),
 

@@ -1,3 +1,4 @@
+import BLAS
 import Corpus
 import Dispatch
 import Foundation
@@ -77,6 +78,7 @@ public final class Engine: @unchecked Sendable {
         }
         threadSums = .allocate(capacity: threads)
         threadSums.initialize(repeating: 0, count: threads)
+        Subnormals.flushToZero()
     }
 
     deinit { threadSums.deallocate() }
@@ -125,6 +127,7 @@ public final class Engine: @unchecked Sendable {
         // to the main arena in thread order, so a run is reproducible for a given thread count.
         let n = batch.count, count = threads
         DispatchQueue.concurrentPerform(iterations: count) { k in
+            Subnormals.flushToZero()  // per thread; the pool's threads are not ours to set up once
             let windows = share(of: n, part: k, parts: count)
             let (network, store) = k == 0 ? (self.network, self.store) : self.replicas[k - 1]
             if k > 0 { store.zeroGradients() }
@@ -182,6 +185,7 @@ public final class Engine: @unchecked Sendable {
         let n = batch.count, count = threads, perSample = network.outputCount
         let gathered = predictions.reserve(max(n, 1) * perSample)
         DispatchQueue.concurrentPerform(iterations: count) { k in
+            Subnormals.flushToZero()
             let windows = share(of: n, part: k, parts: count)
             guard !windows.isEmpty else { return }
             let (network, store) = k == 0 ? (self.network, self.store) : self.replicas[k - 1]
