@@ -10,6 +10,16 @@ public enum Permute {
         }
     }
 
+    /// y[b, c, r] = x[b, r, c] + z[b, c, r]: the transpose and a residual add in one pass.
+    public static func swapLastTwo(_ x: UnsafePointer<Float>, plus z: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                   batch: Int, rows: Int, cols: Int) {
+        let block = rows * cols
+        for b in 0..<batch {
+            let xb = x + b * block, yb = y + b * block, zb = z + b * block
+            for r in 0..<rows { for c in 0..<cols { yb[c * rows + r] = xb[r * cols + c] + zb[c * rows + r] } }
+        }
+    }
+
     /// dx[b, r, c] += dy[b, c, r]: the backward of `swapLastTwo`.
     public static func swapLastTwoAdding(_ dy: UnsafePointer<Float>, into dx: UnsafeMutablePointer<Float>,
                                          batch: Int, rows: Int, cols: Int) {

@@ -54,6 +54,26 @@ public enum VectorMath {
         let exponent = (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23
         return p * Float(bitPattern: exponent)
     }
+
+    /// `exp` on eight lanes at once, the same operations in the same order per lane (so the same bits), for
+    /// rows too short for the compiler's vectorised loop to pay off (TTM's softmax gates over 8-32 patches).
+    @inline(__always)
+    public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let v = x.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
+        let shifted = v * 1.442_695_04 + 12_582_912
+        let k = shifted - 12_582_912
+        let r = v - k * 0.693145751953125 - k * 1.4286068203094172e-06
+        var p = SIMD8<Float>(repeating: 1.0 / 5040)
+        p = p * r + 1.0 / 720
+        p = p * r + 1.0 / 120
+        p = p * r + 1.0 / 24
+        p = p * r + 1.0 / 6
+        p = p * r + 0.5
+        p = p * r + 1
+        p = p * r + 1
+        let exponent = (unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+        return p * unsafeBitCast(exponent, to: SIMD8<Float>.self)
+    }
 }
 
 /// Sums and maxima of a row with eight independent accumulators, so the loop is vectorised (a single running

@@ -81,13 +81,13 @@ final class GatedMLPBlock {
         case (nil, _):
             mlp.forward(input, m, rows: rowsK, samples: batch, mode: mode, p)
         }
+        // out = h + m, permuted back where it was permuted, in one pass.
         let out = output.reserve(count)
         if let perm = permutation {
-            Permute.swapLastTwo(m, out, batch: perm.batch, rows: perm.cols, cols: perm.rows)
+            Permute.swapLastTwo(m, plus: h, out, batch: perm.batch, rows: perm.cols, cols: perm.rows)
         } else {
-            out.update(from: m, count: count)
+            for i in 0..<count { out[i] = m[i] + h[i] }
         }
-        addInPlace(out, h, count: count)
         return UnsafePointer(out)
     }
 

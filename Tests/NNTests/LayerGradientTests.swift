@@ -86,6 +86,21 @@ final class LayerGradientTests: XCTestCase {
                   backward: { dy, dx in gate.backward(dy: dy, x: savedX, weights: s.pointer, dx: dx, rows: rows, scratch: scratch, store) })
     }
 
+    /// A width that is a multiple of 8 takes the gate's eight-lane path.
+    func testSoftmaxGateInLanes() {
+        var layout = ParameterLayout()
+        let gate = SoftmaxGate("gate", features: 16, layout: &layout)
+        let store = ParameterStore(layout: layout)
+        randomize(store, seed: 19)
+        var g = Lcg(seed: 20)
+        let rows = 3
+        let y = FloatBuffer(capacity: 48), s = FloatBuffer(capacity: 48), scratch = FloatBuffer()
+        var savedX: UnsafePointer<Float>!
+        check.run("SoftmaxGate16", input: g.array(48), store: store, outputCount: 48,
+                  forward: { x in savedX = x; gate.forward(x, y.pointer, rows: rows, weights: s.pointer, store); return UnsafePointer(y.pointer) },
+                  backward: { dy, dx in gate.backward(dy: dy, x: savedX, weights: s.pointer, dx: dx, rows: rows, scratch: scratch, store) })
+    }
+
     func testMLPWithDropout() {
         var layout = ParameterLayout()
         let mlp = MLP("mlp", in: 4, hidden: 7, out: 3, activation: .gelu, dropout: 0.3, layout: &layout)

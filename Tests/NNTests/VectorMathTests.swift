@@ -31,4 +31,40 @@ final class VectorMathTests: XCTestCase {
         XCTAssertEqual(edges[2], 1)
         XCTAssertTrue(edges[0] >= 0 && edges[0] < 1e-37 && edges[6].isFinite && edges[6] > 1e38 && edges[7] == edges[6])
     }
+
+    func testEightLaneExpHasTheScalarBits() {
+        var xs: [Float] = (0..<80_000).map { (i: Int) -> Float in Float(-100.0 + 200.0 * Double(i) / 80_000.0) }
+        xs += [-1000, -87.3, 0, -0.0, 1e-8, -1e-8, 88.3, 1000, .infinity, -.infinity]
+        while xs.count % 8 != 0 { xs.append(0.5) }
+        for start in stride(from: 0, to: xs.count, by: 8) {
+            let lanes = VectorMath.exp(SIMD8<Float>(xs[start..<(start + 8)]))
+            for i in 0..<8 { XCTAssertEqual(lanes[i].bitPattern, VectorMath.exp(xs[start + i]).bitPattern, "exp(\(xs[start + i]))") }
+        }
+    }
+
+    /// The gate's eight-lane path (widths that are multiples of 8) gives the bits of the plain loop it replaces.
+    func testSoftmaxGateLanesMatchThePlainLoop() {
+        for width in [8, 16, 24, 48] {
+            var layout = ParameterLayout()
+            let gate = SoftmaxGate("gate", features: width, layout: &layout)
+            let store = ParameterStore(layout: layout)
+            var generator = SplitMix64(seed: UInt64(width))
+            for i in 0..<store.count { store.values[i] = 2 * generator.nextUnitFloat() - 1 }
+            let rows = 5, x = (0..<(rows * width)).map { _ in 6 * generator.nextUnitFloat() - 3 }
+            var y = [Float](repeating: 0, count: rows * width), s = y
+            gate.forward(x, &y, rows: rows, weights: &s, store)
+            var logits = [Float](repeating: 0, count: rows * width)
+            gate.projection.forward(x, &logits, rows: rows, store)
+            for r in 0..<rows {
+                let row = Array(logits[(r * width)..<((r + 1) * width)])
+                let top = row.withUnsafeBufferPointer { Reduce.max($0.baseAddress!, count: width) }
+                let e = row.map { VectorMath.exp($0 - top) }
+                let inv = 1 / e.withUnsafeBufferPointer { Reduce.sum($0.baseAddress!, count: width) }
+                for f in 0..<width {
+                    XCTAssertEqual(s[r * width + f].bitPattern, (e[f] * inv).bitPattern, "width \(width) row \(r) feature \(f)")
+                    XCTAssertEqual(y[r * width + f].bitPattern, (x[r * width + f] * (e[f] * inv)).bitPattern)
+                }
+            }
+        }
+    }
 }
