@@ -33,8 +33,9 @@ public struct SoftmaxGate: Sendable {
         for r in 0..<rows {
             let sr = UnsafeMutableRawPointer(s + r * d), xr = UnsafeRawPointer(x + r * d), yr = UnsafeMutableRawPointer(y + r * d)
             var top = sr.loadUnaligned(as: SIMD8<Float>.self)
-            for c in 1..<max(chunks, 1) { top = pointwiseMax(top, sr.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self)) }
-            let shift = SIMD8<Float>(repeating: top.max())
+            for c in 1..<max(chunks, 1) { top = VectorMath.lanewiseMax(top, sr.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self)) }
+            let shift = SIMD8<Float>(repeating: Swift.max(Swift.max(Swift.max(top[0], top[4]), Swift.max(top[1], top[5])),
+                                                          Swift.max(Swift.max(top[2], top[6]), Swift.max(top[3], top[7]))))
             var sum = SIMD8<Float>()
             for c in 0..<chunks {
                 let e = VectorMath.exp(sr.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self) - shift)

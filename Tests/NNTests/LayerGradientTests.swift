@@ -72,33 +72,21 @@ final class LayerGradientTests: XCTestCase {
                   backward: { dy, dx in dx.update(from: mask.applied(to: dy, using: scratch, count: 30), count: 30) })
     }
 
+    /// Width 5 takes the gate's plain loop, 16 its eight-lane path.
     func testSoftmaxGate() {
-        var layout = ParameterLayout()
-        let gate = SoftmaxGate("gate", features: 5, layout: &layout)
-        let store = ParameterStore(layout: layout)
-        randomize(store, seed: 9)
-        var g = Lcg(seed: 10)
-        let rows = 3
-        let y = FloatBuffer(capacity: 15), s = FloatBuffer(capacity: 15), scratch = FloatBuffer()
-        var savedX: UnsafePointer<Float>!
-        check.run("SoftmaxGate", input: g.array(15), store: store, outputCount: 15,
-                  forward: { x in savedX = x; gate.forward(x, y.pointer, rows: rows, weights: s.pointer, store); return UnsafePointer(y.pointer) },
-                  backward: { dy, dx in gate.backward(dy: dy, x: savedX, weights: s.pointer, dx: dx, rows: rows, scratch: scratch, store) })
-    }
-
-    /// A width that is a multiple of 8 takes the gate's eight-lane path.
-    func testSoftmaxGateInLanes() {
-        var layout = ParameterLayout()
-        let gate = SoftmaxGate("gate", features: 16, layout: &layout)
-        let store = ParameterStore(layout: layout)
-        randomize(store, seed: 19)
-        var g = Lcg(seed: 20)
-        let rows = 3
-        let y = FloatBuffer(capacity: 48), s = FloatBuffer(capacity: 48), scratch = FloatBuffer()
-        var savedX: UnsafePointer<Float>!
-        check.run("SoftmaxGate16", input: g.array(48), store: store, outputCount: 48,
-                  forward: { x in savedX = x; gate.forward(x, y.pointer, rows: rows, weights: s.pointer, store); return UnsafePointer(y.pointer) },
-                  backward: { dy, dx in gate.backward(dy: dy, x: savedX, weights: s.pointer, dx: dx, rows: rows, scratch: scratch, store) })
+        for (width, seed) in [(5, UInt64(9)), (16, 19)] {
+            var layout = ParameterLayout()
+            let gate = SoftmaxGate("gate", features: width, layout: &layout)
+            let store = ParameterStore(layout: layout)
+            randomize(store, seed: seed)
+            var g = Lcg(seed: seed + 1)
+            let rows = 3, count = rows * width
+            let y = FloatBuffer(capacity: count), s = FloatBuffer(capacity: count), scratch = FloatBuffer()
+            var savedX: UnsafePointer<Float>!
+            check.run("SoftmaxGate\(width)", input: g.array(count), store: store, outputCount: count,
+                      forward: { x in savedX = x; gate.forward(x, y.pointer, rows: rows, weights: s.pointer, store); return UnsafePointer(y.pointer) },
+                      backward: { dy, dx in gate.backward(dy: dy, x: savedX, weights: s.pointer, dx: dx, rows: rows, scratch: scratch, store) })
+        }
     }
 
     func testMLPWithDropout() {
