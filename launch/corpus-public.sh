@@ -34,6 +34,7 @@ held_out = {"vic_elec", "electricity_short", "us_gasoline"}
 # corpora of their own, for each k that leaves a series of at least `min_rows` rows.
 factors, min_rows = (2, 4, 12, 24), 1400
 date_like = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?(Z|[+-]\d{2}:?\d{2})?$")
+timelike = re.compile(r"(?i)(date|time|year|quarter|month|week|day|period|index)")
 def number(text):
     if text.strip().lower() in ("", "na", "nan", "null", "none"): return None
     try: return float(text)
@@ -75,6 +76,11 @@ def csv_rows(text, keep):
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     at = [rows[0].index(k) for k in keep]
     return [[r[i] for i in at] for r in rows[1:] if r]
+def without_unnamed_row_numbers(text):
+    """The CSV without its unnamed columns of row numbers (pandas' index); an unnamed column of dates is kept as 'date'."""
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    keep = [i for i, h in enumerate(rows[0]) if h or all(date_like.match(r[i]) for r in rows[1:] if r)]
+    return table([rows[0][i] or "date" for i in keep], ([r[i] for i in keep] for r in rows[1:] if r))
 def pmdarima_tables(z):
     # Most datasets are number literals inside the loader's source (np.array([...])); two are CSVs in tarballs.
     for member in sorted(n for n in z.namelist() if re.match(r"pmdarima/datasets/[a-z]\w*\.py$", n)):
@@ -93,7 +99,7 @@ def statsmodels_tables(z):
     wide = list(csv.reader(io.StringIO(read("elnino/elnino.csv"))))[1:]
     yield "elnino/elnino.csv", "elnino", table(["month", "temperature"],
         ([f"{int(float(r[0]))}-{m:02d}-01", r[m]] for r in wide for m in range(1, 13)))
-    for name, stem, columns in (("macrodata/macrodata.csv", "macrodata", None), ("interest_inflation/E6.csv", "interest_inflation", None)):
+    for name, stem in (("macrodata/macrodata.csv", "macrodata"), ("interest_inflation/E6.csv", "interest_inflation")):
         rows = list(csv.reader(io.StringIO(read(name))))
         header = rows[0]
         values = [h for h in header if h not in ("year", "quarter")]
@@ -108,14 +114,10 @@ def statsmodels_tables(z):
 def sktime_tables(z):
     data = "sktime/datasets/data/"
     read = lambda name: z.read(data + name).decode("utf-8", "replace")
-    for name, keep in (("Airline/Airline.csv", None), ("Lynx/Lynx.csv", None), ("ShampooSales/ShampooSales.csv", None),
-                       ("Uschange/Uschange.csv", None), ("PBS_dataset/PBS_dataset.csv", None), ("solar/solar.csv", None),
-                       ("seatbelts/seatbelts.csv", ["", "KSI"]), ("yahoo/yahoo.csv", ["data"]), ("mitdb/mitdb.csv", ["data"])):
-        text = read(name)
-        # Unnamed columns are row numbers (or, in seatbelts, the month): not series.
-        keep = keep or [h for h in next(csv.reader(io.StringIO(text))) if h]
-        text = table([k or "month" for k in keep], csv_rows(text, keep))
-        yield data + name, name.split("/")[0], text
+    # Their label columns (yahoo, mitdb, seatbelts) are 0/1 and so not taken as series below.
+    for name in ("Airline/Airline.csv", "Lynx/Lynx.csv", "ShampooSales/ShampooSales.csv", "Uschange/Uschange.csv",
+                 "PBS_dataset/PBS_dataset.csv", "solar/solar.csv", "seatbelts/seatbelts.csv", "yahoo/yahoo.csv", "mitdb/mitdb.csv"):
+        yield data + name, name.split("/")[0], without_unnamed_row_numbers(read(name))
     # Segmentation series: one value per line after a running index, no header.
     for name in ("segmentation/ElectricDevices.csv", "segmentation/GunPoint.csv"):
         yield data + name, os.path.basename(name)[:-4] + "_segmentation", table(["value"], ([line.split(",")[1]] for line in read(name).split()))
@@ -129,13 +131,13 @@ def sktime_tables(z):
         yield data + problem, problem, table(["series", "value"], rows)
 def aeon_tables(z):
     # What aeon ships beyond sktime's files: an accelerometer recording (Daphnet) and a physiological series of
-    # the UCR anomaly archive, their anomaly flags dropped (0/1 columns are not series).
+    # the UCR anomaly archive. Their timestamp columns are not dates (milliseconds, step numbers) and their anomaly
+    # flags are 0/1 columns, so neither is taken as a series below.
     data = "aeon/datasets/data/"
     for name, stem in (("Daphnet_S06R02E0/S06R02E0.csv", "Daphnet_S06R02E0"),
                        ("KDD-TSAD_135/135_UCR_Anomaly_InternalBleeding16_TEST.csv", "InternalBleeding16")):
         text = z.read(data + name).decode("utf-8", "replace")
-        header = next(csv.reader(io.StringIO(text)))
-        keep = [h for h in header if h not in ("timestamp", "is_anomaly")]
+        keep = [h for h in next(csv.reader(io.StringIO(text))) if h != "timestamp"]
         yield data + name, stem, table(keep, csv_rows(text, keep))
 def arch_tables(z):
     # Daily and monthly financial series ('.' for a missing value); 'binary' is not a series.
@@ -192,7 +194,6 @@ for source, licence, member, prefix, stem, text in tables():
               and sum(number(v) is not None for v in c) > len(c) // 2
               and not {number(v) for v in c} <= {0.0, 1.0, None}]
     # Ids: repeated text columns, but not calendar ones ('1998 Q1', 'Month'): those order rows, they do not name series.
-    timelike = re.compile(r"(?i)(date|time|year|quarter|month|week|day|period|index)")
     ids = [h for h, c in zip(header, columns) if h != timestamp and h not in values and not timelike.search(h)
            and any(number(v) == "bad" for v in c) and len(set(c)) <= max(1, len(c) // 10)]
     if not values:
