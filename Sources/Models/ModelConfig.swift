@@ -24,7 +24,6 @@ public enum ModelConfig: Equatable, Sendable {
         }
     }
 
-
     /// A fresh (uninitialised) model of this architecture.
     public func build() throws -> any TrainableModel {
         switch self {

@@ -10,44 +10,39 @@ public struct SoftmaxGate: Sendable {
     public var features: Int { projection.inFeatures }
 
     /// `weights` receives s = softmax(x Wᵀ + b) [rows, features], kept for backward.
+    ///
+    /// A row at a time, its whole multiples of 8 in eight-lane vectors and the rest one by one, in the order of
+    /// `Reduce.max` / `Reduce.sum` (lane i mod 8, the lanes pairwise, then the tail) and with `VectorMath.exp`, so the
+    /// bits are those of a plain loop over those helpers; the vectors spare the per-loop set-up that dominated the
+    /// gates' short rows (8-32 patches).
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
                         weights s: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
         projection.forward(x, s, rows: rows, p)
-        let d = features
-        if d % 8 == 0 { return forwardInLanes(x, y, rows: rows, weights: s) }
+        let d = features, chunks = d / 8, tail = chunks * 8
         for r in 0..<rows {
             let sr = s + r * d, xr = x + r * d, yr = y + r * d
-            let top = Reduce.max(sr, count: d)
-            for f in 0..<d { sr[f] = VectorMath.exp(sr[f] - top) }
-            let inv = 1 / Reduce.sum(sr, count: d)
-            for f in 0..<d { sr[f] *= inv; yr[f] = xr[f] * sr[f] }
-        }
-    }
-
-    /// The loop above for widths that are a multiple of 8, a row at a time in eight-lane vectors: the same
-    /// maximum, the same sum order as `Reduce.sum` (lane i mod 8, then pairwise), the same exp per lane, so the
-    /// same bits, without the per-loop set-up that dominated rows of 8-32 features.
-    private func forwardInLanes(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
-                                weights s: UnsafeMutablePointer<Float>) {
-        let d = features, chunks = d / 8
-        for r in 0..<rows {
-            let sr = UnsafeMutableRawPointer(s + r * d), xr = UnsafeRawPointer(x + r * d), yr = UnsafeMutableRawPointer(y + r * d)
-            var top = sr.loadUnaligned(as: SIMD8<Float>.self)
-            for c in 1..<max(chunks, 1) { top = VectorMath.lanewiseMax(top, sr.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self)) }
-            let shift = SIMD8<Float>(repeating: Swift.max(Swift.max(Swift.max(top[0], top[4]), Swift.max(top[1], top[5])),
-                                                          Swift.max(Swift.max(top[2], top[6]), Swift.max(top[3], top[7]))))
+            let sv = UnsafeMutableRawPointer(sr), xv = UnsafeRawPointer(xr), yv = UnsafeMutableRawPointer(yr)
+            var lanes = SIMD8<Float>(repeating: sr[0])
+            for c in 0..<chunks { lanes = VectorMath.lanewiseMax(lanes, sv.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self)) }
+            var top = Swift.max(Swift.max(Swift.max(lanes[0], lanes[4]), Swift.max(lanes[1], lanes[5])),
+                                Swift.max(Swift.max(lanes[2], lanes[6]), Swift.max(lanes[3], lanes[7])))
+            for f in tail..<d { top = Swift.max(top, sr[f]) }
+            let shift = SIMD8<Float>(repeating: top)
             var sum = SIMD8<Float>()
             for c in 0..<chunks {
-                let e = VectorMath.exp(sr.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self) - shift)
-                sr.storeBytes(of: e, toByteOffset: 32 * c, as: SIMD8<Float>.self)
+                let e = VectorMath.exp(sv.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self) - shift)
+                sv.storeBytes(of: e, toByteOffset: 32 * c, as: SIMD8<Float>.self)
                 sum += e
             }
-            let inv = SIMD8<Float>(repeating: 1 / Reduce.total(sum))
+            var rest: Float = 0
+            for f in tail..<d { sr[f] = VectorMath.exp(sr[f] - top); rest += sr[f] }
+            let inv = 1 / (Reduce.total(sum) + rest), scale = SIMD8<Float>(repeating: inv)
             for c in 0..<chunks {
-                let w = sr.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self) * inv
-                sr.storeBytes(of: w, toByteOffset: 32 * c, as: SIMD8<Float>.self)
-                yr.storeBytes(of: xr.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self) * w, toByteOffset: 32 * c, as: SIMD8<Float>.self)
+                let w = sv.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self) * scale
+                sv.storeBytes(of: w, toByteOffset: 32 * c, as: SIMD8<Float>.self)
+                yv.storeBytes(of: xv.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self) * w, toByteOffset: 32 * c, as: SIMD8<Float>.self)
             }
+            for f in tail..<d { sr[f] *= inv; yr[f] = xr[f] * sr[f] }
         }
     }
 

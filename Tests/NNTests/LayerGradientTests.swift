@@ -72,7 +72,7 @@ final class LayerGradientTests: XCTestCase {
                   backward: { dy, dx in dx.update(from: mask.applied(to: dy, using: scratch, count: 30), count: 30) })
     }
 
-    /// Width 5 takes the gate's plain loop, 16 its eight-lane path.
+    /// Width 5 is all tail in the gate's forward, 16 all eight-lane chunks.
     func testSoftmaxGate() {
         for (width, seed) in [(5, UInt64(9)), (16, 19)] {
             var layout = ParameterLayout()

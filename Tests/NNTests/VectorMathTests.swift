@@ -42,9 +42,9 @@ final class VectorMathTests: XCTestCase {
         }
     }
 
-    /// The gate's eight-lane path (widths that are multiples of 8) gives the bits of the plain loop it replaces.
-    func testSoftmaxGateLanesMatchThePlainLoop() {
-        for width in [8, 16, 24, 48] {
+    /// The gate's forward (eight-lane chunks and a tail) gives the bits of a plain loop over Reduce and exp.
+    func testSoftmaxGateMatchesAPlainLoop() {
+        for width in [3, 5, 8, 13, 16, 24, 29, 48] {
             var layout = ParameterLayout()
             let gate = SoftmaxGate("gate", features: width, layout: &layout)
             let store = ParameterStore(layout: layout)
