@@ -12,7 +12,7 @@ struct TTM: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ttm",
         abstract: "Pretrain, fine-tune and evaluate TinyTimeMixers on CPU clusters with MPI.",
-        subcommands: [PrepareCommand.self, Pretrain.self, FineTune.self, Evaluate.self, Forecast.self, Sample.self, Inspect.self, Bench.self])
+        subcommands: [PrepareCommand.self, Pretrain.self, FineTune.self, Evaluate.self, Forecast.self, Sample.self, Inspect.self, Average.self, Bench.self])
 
     static func main() {
         // The numeric modules use AVX2 and FMA (see Package.swift): say so instead of dying of SIGILL.

@@ -79,6 +79,39 @@ final class ForecastCommandTests: CLITestCase {
         XCTAssertTrue(result.standardOutput.contains("mode mix_channel"), result.standardOutput)
     }
 
+    /// `ttm average` of IBM's small model and a copy whose weights are scaled by 3 holds twice the weights (the
+    /// config of the first); folders of different architectures, one folder, or an existing output are refused.
+    func testAverageOfCheckpoints() throws {
+        let model = shared.appendingPathComponent("fixtures/granite-ttm/small/model")
+        let original = try SafeTensors.read(contentsOf: model.appendingPathComponent("model.safetensors").path)
+        let tripled = folder.appendingPathComponent("tripled")
+        try FileManager.default.createDirectory(at: tripled, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: model.appendingPathComponent("config.json"), to: tripled.appendingPathComponent("config.json"))
+        try SafeTensors.write(try original.tensors.map { SafeTensors.Entry(name: $0.name, shape: $0.shape, values: try original.floats($0.name).map { 3 * $0 }) },
+                              to: tripled.appendingPathComponent("model.safetensors").path)
+        let out = folder.appendingPathComponent("averaged").path
+        let result = try TTMProcess.run(["average", model.path, tripled.path, "--output", out])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        let averaged = try SafeTensors.read(contentsOf: out + "/model.safetensors")
+        XCTAssertEqual(averaged.names.sorted(), original.names.sorted())
+        for name in original.names {
+            for (a, o) in zip(try averaged.floats(name), try original.floats(name)) { XCTAssertEqual(a, 2 * o, accuracy: 1e-6 * max(1, abs(o)), name) }
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/config.json")), try Data(contentsOf: model.appendingPathComponent("config.json")))
+
+        let other = shared.appendingPathComponent("fixtures/granite-ttm/small_mixchannel/model").path
+        let mismatched = try TTMProcess.run(["average", model.path, other, "--output", folder.appendingPathComponent("bad").path])
+        XCTAssertNotEqual(mismatched.status, 0)
+        XCTAssertTrue(mismatched.standardError.contains(other) && mismatched.standardError.contains("architecture"), mismatched.standardError)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("bad").path), "nothing written on failure")
+        let single = try TTMProcess.run(["average", model.path, "--output", folder.appendingPathComponent("one").path])
+        XCTAssertNotEqual(single.status, 0)
+        XCTAssertTrue(single.standardError.contains("at least two"), single.standardError)
+        let existing = try TTMProcess.run(["average", model.path, tripled.path, "--output", out])
+        XCTAssertNotEqual(existing.status, 0)
+        XCTAssertTrue(existing.standardError.contains("already exists"), existing.standardError)
+    }
+
     /// Every series of a long CSV, and of the same data prepared: one CSV with each series' 16 steps, stamped from
     /// its hourly frequency; the series too short for the context is skipped; both inputs give the same file.
     func testForecastsEverySeriesOfALongCSVAndOfAPreparedFolder() throws {
