@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pretrains configs/public-pretrain.yaml on 2 ranks of this machine (after launch/corpus-public.sh), continuing
-# from the newest checkpoint when an earlier run was interrupted; the final model lands in
-# runs/public/checkpoints/final. Then: launch/zeroshot.sh runs/public/checkpoints/final
+# from the newest checkpoint when an earlier run was interrupted; the model (the mean of the last four
+# checkpoints' weights) lands in runs/public/checkpoints/averaged. Then: launch/zeroshot.sh runs/public/checkpoints/averaged
 #   launch/pretrain-public.sh [CONFIG]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,12 +12,19 @@ swift build -c release >/dev/null
 ttm="$(swift build -c release --show-bin-path)/ttm"
 if [ "$(id -u)" -eq 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 directory=$(sed -n '/^checkpointing:/,/^[a-z]/ s/^  directory: *//p' "$config")
-resume=()
-if [ -n "$directory" ] && ls -d "$directory"/step-* >/dev/null 2>&1 && [ ! -d "$directory/final" ]; then
-    echo "pretrain-public: continuing the interrupted run in $directory"
-    resume=(--resume)
-elif [ -n "$directory" ] && [ -d "$directory/final" ]; then
-    echo "pretrain-public: $directory/final exists already (move $directory away to train again)" >&2
+[ -n "$directory" ] || { echo "pretrain-public: $config names no checkpointing.directory" >&2; exit 1; }
+if [ -d "$directory/averaged" ]; then
+    echo "pretrain-public: $directory/averaged exists already (move $directory away to train again)" >&2
     exit 1
+elif [ -d "$directory/final" ]; then
+    echo "pretrain-public: training finished already in $directory; averaging its last checkpoints"
+elif ls -d "$directory"/step-* >/dev/null 2>&1; then
+    echo "pretrain-public: continuing the interrupted run in $directory"
+    mpirun -np 2 --bind-to core "$ttm" pretrain --config "$config" --resume
+else
+    mpirun -np 2 --bind-to core "$ttm" pretrain --config "$config"
 fi
-exec mpirun -np 2 --bind-to core "$ttm" pretrain --config "$config" "${resume[@]}"
+# The shipped weights are the mean of the run's last four checkpoints (steps 6,000 to 12,000 of the recipe):
+# in the runs measured, zero-shot ETTh1 a little better than the last checkpoint alone (0.385 vs 0.387, 0.3839 vs 0.3843).
+mapfile -t last < <(ls -d "$directory"/step-* | sort | tail -4)
+"$ttm" average "${last[@]}" --output "$directory/averaged"
