@@ -3,13 +3,14 @@
 # split, z-scored with the train statistics) and every held-out series of the public corpus
 # (data/public-heldout/*, made by launch/corpus-public.sh), against last-value, seasonal-naive and train-mean
 # forecasts, in one table (runs/zeroshot/table.md, runs/zeroshot/<dataset>.json).
-#   launch/zeroshot.sh CHECKPOINT [ETTh1.csv]    (default ETTh1: ../shared/datasets/ETT-small/ETTh1.csv or $TTM_ETTH1)
+#   launch/zeroshot.sh [CHECKPOINT [ETTh1.csv]]   (default CHECKPOINT: runs/public/checkpoints/averaged, what
+#                                                 launch/pretrain-public.sh makes; default ETTh1:
+#                                                 ../shared/datasets/ETT-small/ETTh1.csv or $TTM_ETTH1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { echo "usage: launch/zeroshot.sh CHECKPOINT [ETTh1.csv]" >&2; exit 2; }
-checkpoint=$1
+checkpoint=${1:-runs/public/checkpoints/averaged}
 etth1=${2:-${TTM_ETTH1:-../shared/datasets/ETT-small/ETTh1.csv}}
-[ -f "$checkpoint/config.json" ] || { echo "zeroshot: $checkpoint is not a model folder (no config.json)" >&2; exit 1; }
+[ -f "$checkpoint/config.json" ] || { echo "zeroshot: $checkpoint is not a model folder (no config.json; give one, or run launch/pretrain-public.sh first)" >&2; exit 1; }
 [ -f "$etth1" ] || { echo "zeroshot: no ETTh1 CSV at $etth1 (give its path as the second argument)" >&2; exit 1; }
 command -v python3 >/dev/null || { echo "zeroshot: needs python3 to assemble the table" >&2; exit 1; }
 bash launch/setup.sh >/dev/null
