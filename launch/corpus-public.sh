@@ -29,6 +29,7 @@ python3 -c "import numpy" 2>/dev/null || { echo "corpus-public: needs numpy for 
 # manifest. A file ttm refuses is listed with ttm's own message, not dropped in silence.
 python3 - "$ttm" "$out" "$downloads" <<'PY'
 import ast, csv, glob, gzip, io, json, os, re, shutil, subprocess, sys, tarfile, zipfile
+import numpy as np
 ttm, out, downloads = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(out + "-heldout", exist_ok=True)
 # Held out for zero-shot evaluation (launch/zeroshot.sh): never trained on.
@@ -159,7 +160,7 @@ def pvlib_tables(z):
     # timestamp; the source and uncertainty columns beside each value are not series, nor are the columns holding
     # TMY3's missing-value mark (-9900: visibility and precipitation at Sand Point, mostly missing).
     for name in ("723170TYA.CSV", "703165TY.csv"):
-        rows = [r for r in csv.reader(io.StringIO(z.read("pvlib/data/" + name).decode("latin-1")))][1:]
+        rows = list(csv.reader(io.StringIO(z.read("pvlib/data/" + name).decode("latin-1"))))[1:]
         keep = [i for i, h in enumerate(rows[0]) if "(" in h and "uncert" not in h and not h.startswith(("Date", "Time", "PresWth"))
                 and not any(r[i] == "-9900" for r in rows[1:] if r)]
         yield "pvlib/data/" + name, "tmy3_" + name[:6], table([rows[0][i].split(" (")[0].replace(" ", "_") for i in keep],
@@ -179,12 +180,13 @@ def vega_tables(z):
         text = read(stem)
         keep = keep or next(csv.reader(io.StringIO(text)))
         yield f"vega_datasets/_data/{stem}.csv", stem.replace("-", "_"), table(keep,
-            ([iso(v) if k == "date" or k == "month" else v for k, v in zip(keep, r)] for r in csv_rows(text, keep)))
+            ([iso(v) if k in ("date", "month") else v for k, v in zip(keep, r)] for r in csv_rows(text, keep)))
+# The synthetic series' source: numpy's generator and LAPACK draw them, so another numpy may give other series.
+GENERATED = f"generated (numpy {np.__version__})"
 def kernel_synth(seed, count=1000, length=1024):
     """Synthetic series (KernelSynth, Ansari et al. 2024, Chronos section 4.2): each a draw of a Gaussian process
     whose kernel is one to five kernels of a bank (constant, linear, RBF, rational quadratic, white noise,
     periodic with the periods of common calendars) joined at random by + or *, on `length` points of [0, 1]."""
-    import numpy as np
     x = np.linspace(0, 1, length)
     d = x[:, None] - x[None, :]
     periods = [4, 6, 7, 10, 12, 14, 24, 28, 30, 48, 52, 60, 96, 168, 336, 365]
@@ -224,11 +226,10 @@ def tables():
             for member, stem, text in {"sktime": sktime_tables, "pmdarima": pmdarima_tables, "statsmodels": statsmodels_tables,
                                 "aeon": aeon_tables, "arch": arch_tables, "pvlib": pvlib_tables, "vega_datasets": vega_tables}[package](z):
                 yield source, licence, member, package, stem, text
-    # Two corpora of 1,000 synthetic series each, so that with windows_per_corpus 10,000 they are about a tenth
-    # of an epoch (the share Chronos found best).
-    import numpy
+    # Two corpora of 1,000 synthetic series each: with windows_per_corpus 10,000, 7-11% of an epoch (Chronos found
+    # about a tenth best).
     for seed in (1, 2):
-        yield f"generated (numpy {numpy.__version__})", "none (synthetic)", "KernelSynth", "synthetic", f"kernelsynth_{seed}", kernel_synth(seed)
+        yield GENERATED, "none (synthetic)", "KernelSynth", "synthetic", f"kernelsynth_{seed}", kernel_synth(seed)
 # The same table under another name (normalised names; fpp3's copies of fpppy tables, fpppy's _formatted and
 # _unparsed variants, the same classic series in several packages): the copy with the longest series is kept below.
 aliases = {"austourism": "tourism", "prisonpopulation": "prison", "usgastotal": "ustotal", "ausaccomodation": "ausaccommodation",
@@ -237,7 +238,8 @@ def base_name(stem):
     base = re.sub(r"[^a-z0-9]", "", re.sub(r"_(formatted|unparsed)$", "", stem).lower())
     return aliases.get(base, base)
 held_bases = {base_name(s) for s in held_out}
-manifest = {"sources": [{"package": p, "version": v, "licence": l, "url": f"https://pypi.org/project/{p}/{v}/"} for p, v, l, _ in SOURCES],
+manifest = {"sources": [{"package": p, "version": v, "licence": l, "url": f"https://pypi.org/project/{p}/{v}/"} for p, v, l, _ in SOURCES]
+                       + [{"package": GENERATED, "version": np.__version__, "licence": "none (synthetic)"}],
             "files": []}
 held_names = set()
 for source, licence, member, prefix, stem, text in tables():
@@ -258,9 +260,9 @@ for source, licence, member, prefix, stem, text in tables():
     timestamp = next((h for h, c in zip(header, columns) if all(date_like.match(v.strip()) for v in c if v.strip())), None)
     # Value columns: numeric, mostly present, not constant, and not 0/1 indicators (electricity_short's day_0..day_6
     # are a calendar one-hot: known in advance, not something to forecast or to learn forecasting from).
-    values = [h for h, c in zip(header, columns) if h != timestamp and all(number(v) != "bad" for v in c)
-              and sum(number(v) is not None for v in c) > len(c) // 2
-              and not {number(v) for v in c} <= {0.0, 1.0, None} and len({number(v) for v in c} - {None}) > 1]
+    values = [h for h, c, seen in ((h, c, {number(v) for v in c} - {None}) for h, c in zip(header, columns))
+              if h != timestamp and "bad" not in seen and sum(number(v) is not None for v in c) > len(c) // 2
+              and not seen <= {0.0, 1.0} and len(seen) > 1]
     # Ids: repeated text columns, but not calendar ones ('1998 Q1', 'Month'): those order rows, they do not name series.
     ids = [h for h, c in zip(header, columns) if h != timestamp and h not in values and not timelike.search(h)
            and any(number(v) == "bad" for v in c) and len(set(c)) <= max(1, len(c) // 10)]
