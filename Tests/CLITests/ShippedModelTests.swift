@@ -5,10 +5,7 @@ import XCTest
 /// launch/pretrain-public.sh): it loads, forecasts a CSV without any training, and scores on ETTh1's test split
 /// (standard protocol, never trained on) what its model card says.
 final class ShippedModelTests: CLITestCase {
-    var model: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("models/ttm-public-512-96").path
-    }
+    var model: String { repository.appendingPathComponent("models/ttm-public-512-96").path }
 
     func testZeroShotETTh1MatchesTheModelCard() throws {
         let data = folder.appendingPathComponent("etth1").path
@@ -28,15 +25,9 @@ final class ShippedModelTests: CLITestCase {
     }
 
     func testForecastsACSVWithoutTraining() throws {
-        let ett = shared.appendingPathComponent("datasets/ETT-small/ETTh1.csv").path
-        let prediction = folder.appendingPathComponent("forecast.csv").path
-        let forecast = try TTMProcess.run(["forecast", "--checkpoint", model, "--input", ett, "--output", prediction])
-        XCTAssertEqual(forecast.status, 0, forecast.standardError)
-        let lines = try String(contentsOfFile: prediction, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(lines.count, 1 + 96)
-        XCTAssertEqual(lines[0], "step,date,HUFL,HULL,MUFL,MULL,LUFL,LULL,OT")
-        XCTAssertTrue(lines[1].hasPrefix("1,2018-06-26 20:00:00,"), lines[1].description)
-        let values = lines.dropFirst().flatMap { $0.split(separator: ",").dropFirst(2).map { Double($0)! } }
+        let steps = try forecastETTh1(model)
+        XCTAssertEqual(steps.count, 96)
+        let values = steps.flatMap { $0.split(separator: ",").dropFirst(2).map { Double($0)! } }
         XCTAssertTrue(values.allSatisfy(\.isFinite))
         let inspect = try TTMProcess.run(["inspect", model])
         XCTAssertEqual(inspect.status, 0, inspect.standardError)

@@ -72,14 +72,7 @@ final class TSMixerRunTests: CLITestCase {
         XCTAssertEqual((json["models"] as? [[String: Any]])?.count, 2)
         XCTAssertTrue(((json["mse"] as? Double) ?? .nan).isFinite)
 
-        let ett = shared.appendingPathComponent("datasets/ETT-small/ETTh1.csv").path
-        let prediction = folder.appendingPathComponent("forecast.csv").path
-        let forecast = try TTMProcess.run(["forecast", "--checkpoint", final, "--input", ett, "--output", prediction])
-        XCTAssertEqual(forecast.status, 0, forecast.standardError)
-        let lines = try String(contentsOfFile: prediction, encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(lines.count, 1 + 12)
-        XCTAssertEqual(lines[0], "step,date,HUFL,HULL,MUFL,MULL,LUFL,LULL,OT")
-        XCTAssertTrue(lines[1].hasPrefix("1,2018-06-26 20:00:00,"), "the hour after ETTh1's last row: \(lines[1])")
+        XCTAssertEqual(try forecastETTh1(final).count, 12)
 
         // Fine-tuning kept the mixing layers and moved the projection.
         let tuned = try SafeTensors.read(contentsOf: folder.appendingPathComponent("whole/finetuned/model.safetensors").path)

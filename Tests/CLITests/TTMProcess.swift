@@ -60,10 +60,12 @@ struct TTMProcess {
 class CLITestCase: XCTestCase {
     var folder: URL!
 
+    /// The checkout this test file is in.
+    var repository: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+
     var shared: URL {
         if let path = ProcessInfo.processInfo.environment["TTM_SHARED_DIR"] { return URL(fileURLWithPath: path) }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared")
+        return repository.deletingLastPathComponent().appendingPathComponent("shared")
     }
 
     override func setUpWithError() throws {
@@ -78,6 +80,20 @@ class CLITestCase: XCTestCase {
         let ett = shared.appendingPathComponent("datasets/ETT-small/ETTh1.csv").path
         let prepared = try TTMProcess.run(["prepare", "--input", ett, "--output", output, "--split", "ett-hourly", "--context", "\(context)"])
         XCTAssertEqual(prepared.status, 0, prepared.standardError)
+    }
+
+    /// `ttm forecast` of ETTh1.csv from `../shared` with `checkpoint`: checks the header and that the first step is
+    /// the hour after ETTh1's last row, and returns the data lines (one per forecast step).
+    func forecastETTh1(_ checkpoint: String, file: StaticString = #filePath, line: UInt = #line) throws -> [Substring] {
+        let ett = shared.appendingPathComponent("datasets/ETT-small/ETTh1.csv").path
+        let prediction = folder.appendingPathComponent("forecast.csv").path
+        let forecast = try TTMProcess.run(["forecast", "--checkpoint", checkpoint, "--input", ett, "--output", prediction])
+        XCTAssertEqual(forecast.status, 0, forecast.standardError, file: file, line: line)
+        let lines = try String(contentsOfFile: prediction, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.first, "step,date,HUFL,HULL,MUFL,MULL,LUFL,LULL,OT", file: file, line: line)
+        XCTAssertTrue(lines.dropFirst().first?.hasPrefix("1,2018-06-26 20:00:00,") == true,
+                      "the hour after ETTh1's last row: \(lines.dropFirst().first ?? "nothing")", file: file, line: line)
+        return Array(lines.dropFirst())
     }
 
     /// The `loss` of every step in the metrics.jsonl of run `name` (the folder below `folder`).
