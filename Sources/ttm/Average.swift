@@ -4,9 +4,9 @@ import Foundation
 import Models
 import NN
 
-/// Checkpoint averaging: the mean of the weights of a run's last checkpoints usually sits in a flatter part of the
-/// loss surface than any one of them, and forecasts a little better at no training cost (launch/pretrain-public.sh
-/// averages its last four).
+/// Checkpoint averaging: the mean of the weights of a run's last checkpoints, a common way to land in a flatter
+/// part of the loss surface at no training cost (launch/pretrain-public.sh averages the four it keeps; measured
+/// there within run-to-run noise of the last checkpoint, better in two runs and worse in two).
 struct Average: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Average the weights of model folders of one architecture (a run's last checkpoints) into a new model folder.")
