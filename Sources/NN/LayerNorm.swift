@@ -49,9 +49,8 @@ public struct LayerNorm: Sendable {
             if let dg { for f in 0..<features { dg[f] += dyr[f] * nr[f] } }
             if let db { for f in 0..<features { db[f] += dyr[f] } }
             guard let dx else { continue }
-            let sumD = Reduce.dot(dyr, g, count: features)   // Σ dx̂ with dx̂ = γ dy
-            var sumDX: Float = 0                               // Σ dx̂ x̂, in a scratch-free second pass
-            for f in 0..<features { sumDX += dyr[f] * g[f] * nr[f] }
+            let sumD = Reduce.dot(dyr, g, count: features)                      // Σ dx̂ with dx̂ = γ dy
+            let sumDX = Reduce.dot(dyr, g, nr, count: features)                 // Σ dx̂ x̂
             let scale = inverseStd[r] / d
             let dxr = dx + r * features
             for f in 0..<features {
