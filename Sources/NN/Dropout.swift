@@ -1,5 +1,5 @@
-/// Inverted dropout: in training each element is kept with probability 1 - rate and scaled by 1 / (1 - rate);
-/// in inference it is the identity. The mask is drawn from the counter-based generator keyed by
+/// Inverted dropout: in training each element is kept with probability 1 - rate (rate rounded up to a multiple
+/// of 2⁻¹⁶, the resolution of the draws) and scaled by 1 / (1 - rate); in inference it is the identity. The mask is drawn from the counter-based generator keyed by
 /// (seed, step, global sample index, site), so it is the same however a batch is split across ranks.
 public struct Dropout: Sendable {
     public let rate: Float
@@ -41,8 +41,7 @@ public struct Dropout: Sendable {
         var stream = context.stream
         stream.site = site
         let scale = 1 / (1 - rate)
-        // u ≥ rate with u = (word >> 8) / 2²⁴ is (word >> 8) ≥ ⌈rate · 2²⁴⌉: the same mask, from integers.
-        let threshold = UInt32((Double(rate) * 16_777_216).rounded(.up))
+        let threshold = RandomStream.maskThreshold(rate: rate)
         for s in 0..<samples {
             stream.fillMask(sample: context.firstSample + s, count: perSample, threshold: threshold, scale: scale, into: mask + s * perSample)
         }

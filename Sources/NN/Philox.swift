@@ -80,35 +80,47 @@ public struct RandomStream: Sendable, Hashable {
         return Philox.unitFloat(block[element & 3])
     }
 
-    /// Fills `out[0..<count]` with `scale` where the element's 24-bit uniform integer (word >> 8, the numerator
-    /// of `uniform`) is at least `threshold`, else 0: a dropout mask, eight Philox blocks per SIMD step and the
-    /// keep/drop choice in integer lanes (sign of the difference), so nothing is converted to Float per element.
+    /// The drop threshold of a dropout rate for `maskDraw`: a draw below it drops the element, so the drop
+    /// probability is ⌈rate · 2¹⁶⌉ / 2¹⁶ (0.2 becomes 0.2000122).
+    public static func maskThreshold(rate: Float) -> UInt32 { UInt32((Double(rate) * 65_536).rounded(.up)) }
+
+    /// The 16-bit draw that keeps or drops element `element` of sample `sample` in a dropout mask. A Philox
+    /// block gives eight of them (two per word), which halves the generator's cost against one per word.
+    /// Elements come in groups of 64 per eight consecutive blocks: element 64g + 16w + 8h + j is half h (0 the
+    /// low, 1 the high 16 bits) of word w of block 8g + j, so that `fillMask` stores eight contiguous elements
+    /// per word half and never scatters.
+    public func maskDraw(sample: Int, element: Int) -> UInt32 {
+        let group = element >> 6, within = element & 63
+        let word = within >> 4, high = (within >> 3) & 1 == 1, lane = within & 7
+        let block = Philox.block(counter: SIMD4(UInt32(truncatingIfNeeded: group * 8 + lane), UInt32(truncatingIfNeeded: sample), step, site),
+                                 key: key)
+        return high ? block[word] >> 16 : block[word] & 0xFFFF
+    }
+
+    /// Fills `out[0..<count]` with the dropout mask of sample `sample`: 0 where `maskDraw` is below `threshold`,
+    /// else `scale`; the keep/drop choice is made in integer lanes (sign of the difference).
     public func fillMask(sample: Int, count: Int, threshold: UInt32, scale: Float, into out: UnsafeMutablePointer<Float>) {
-        var element = 0
         let limit = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: threshold))
         let scaleBits = SIMD8<Int32>(repeating: Int32(bitPattern: scale.bitPattern))
-        @inline(__always) func masked(_ words: SIMD8<UInt32>) -> SIMD8<Int32> {
-            let dropped = (SIMD8<Int32>(truncatingIfNeeded: words &>> 8) &- limit) &>> 31   // all ones where below
-            return scaleBits & ~dropped
-        }
-        @inline(__always) func store(_ words: (SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>), at o: UnsafeMutablePointer<Float>) {
-            let ma = masked(words.0), mb = masked(words.1), mc = masked(words.2), md = masked(words.3)
-            for block in 0..<8 {  // block j holds elements 4j ... 4j+3
-                o[4 * block] = Float(bitPattern: UInt32(bitPattern: ma[block])); o[4 * block + 1] = Float(bitPattern: UInt32(bitPattern: mb[block]))
-                o[4 * block + 2] = Float(bitPattern: UInt32(bitPattern: mc[block])); o[4 * block + 3] = Float(bitPattern: UInt32(bitPattern: md[block]))
+        var base = 0
+        while base < count {
+            let (w0, w1, w2, w3) = Philox.eightBlocks(x: UInt32(truncatingIfNeeded: base >> 3), y: UInt32(truncatingIfNeeded: sample),
+                                                      z: step, w: site, key: key)
+            @inline(__always) func emit(_ draws: SIMD8<UInt32>, at offset: Int) {
+                let dropped = (SIMD8<Int32>(truncatingIfNeeded: draws) &- limit) &>> 31   // all ones where below
+                let mask = unsafeBitCast(scaleBits & ~dropped, to: SIMD8<Float>.self)
+                let start = base + offset
+                if start + 8 <= count {
+                    UnsafeMutableRawPointer(out + start).storeBytes(of: mask, as: SIMD8<Float>.self)
+                } else {
+                    for j in 0..<Swift.max(0, count - start) { out[start + j] = mask[j] }
+                }
             }
-        }
-        while element + 32 <= count {
-            store(Philox.eightBlocks(x: UInt32(truncatingIfNeeded: element >> 2), y: UInt32(truncatingIfNeeded: sample),
-                                     z: step, w: site, key: key), at: out + element)
-            element += 32
-        }
-        while element < count {
-            let block = Philox.block(
-                counter: SIMD4(UInt32(truncatingIfNeeded: element >> 2), UInt32(truncatingIfNeeded: sample), step, site),
-                key: key)
-            for lane in 0..<min(4, count - element) { out[element + lane] = block[lane] >> 8 >= threshold ? scale : 0 }
-            element += 4
+            emit(w0 & 0xFFFF, at: 0); emit(w0 &>> 16, at: 8)
+            emit(w1 & 0xFFFF, at: 16); emit(w1 &>> 16, at: 24)
+            emit(w2 & 0xFFFF, at: 32); emit(w2 &>> 16, at: 40)
+            emit(w3 & 0xFFFF, at: 48); emit(w3 &>> 16, at: 56)
+            base += 64
         }
     }
 

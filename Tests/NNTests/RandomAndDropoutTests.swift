@@ -34,16 +34,33 @@ final class RandomAndDropoutTests: XCTestCase {
         }
     }
 
-    /// The integer-threshold mask is exactly "uniform ≥ rate", for rates whose threshold is and is not exact.
-    func testMaskFromIntegersEqualsTheUniformComparison() {
+    /// The vectorised mask is the per-element rule "draw ≥ threshold", for whole groups of 64, a partial last
+    /// group and lengths below one vector, at rates whose threshold is and is not exact.
+    func testMaskIsThePerElementDrawRule() {
         let stream = RandomStream(seed: 77, step: 3, site: 5)
-        for rate: Float in [0.1, 0.2, 0.3, 0.5, 0.9, 1.0 / 3] {
-            let threshold = UInt32((Double(rate) * 16_777_216).rounded(.up))
-            let out = FloatBuffer(capacity: 101)
-            stream.fillMask(sample: 9, count: 101, threshold: threshold, scale: 1 / (1 - rate), into: out.pointer)
-            for e in 0..<101 {
-                XCTAssertEqual(out.pointer[e], stream.uniform(sample: 9, element: e) >= rate ? 1 / (1 - rate) : 0, "rate \(rate), element \(e)")
+        for rate: Float in [0.1, 0.2, 0.5, 0.9, 1.0 / 3] {
+            let threshold = RandomStream.maskThreshold(rate: rate)
+            XCTAssertEqual(Double(threshold) / 65_536, Double(rate), accuracy: 1.0 / 65_536)
+            for count in [1, 7, 64, 101, 200] {
+                let out = FloatBuffer(capacity: count + 8)
+                out.pointer.update(repeating: -1, count: count + 8)
+                stream.fillMask(sample: 9, count: count, threshold: threshold, scale: 1 / (1 - rate), into: out.pointer)
+                for e in 0..<count {
+                    XCTAssertEqual(out.pointer[e], stream.maskDraw(sample: 9, element: e) >= threshold ? 1 / (1 - rate) : 0,
+                                   "rate \(rate), count \(count), element \(e)")
+                }
+                XCTAssertEqual(out.pointer[count], -1, "nothing written past the end")
             }
+        }
+    }
+
+    /// The draws are the two halves of the Philox words: element 64g + 16w + 8h + j is half h of word w of block 8g + j.
+    func testMaskDrawsAreHalvesOfPhiloxWords() {
+        let stream = RandomStream(seed: 0x1234_5678_9ABC, step: 11, site: 6)
+        let block = Philox.block(counter: SIMD4(8 + 3, 4, 11, 6), key: SIMD2(0x5678_9ABC, 0x1234))
+        for word in 0..<4 {
+            XCTAssertEqual(stream.maskDraw(sample: 4, element: 64 + 16 * word + 3), block[word] & 0xFFFF)
+            XCTAssertEqual(stream.maskDraw(sample: 4, element: 64 + 16 * word + 8 + 3), block[word] >> 16)
         }
     }
 
