@@ -4,8 +4,9 @@ import Foundation
 
 // The numeric modules are compiled for x86-64-v3 (AVX2, FMA, 2013 on; both the AVX2-only EPYC and the AVX-512
 // Xeon machines we run on): Swift's default baseline is SSE2, four lanes, which halved the speed of every
-// elementwise loop (GELU, softmax, LayerNorm, AdamW). No FMA contraction happens (Swift does not fuse a*b+c), so
-// the results are bit-identical to the baseline build. `ttm` checks the CPU at start; TTM_PORTABLE=1 at build
+// elementwise loop (GELU, softmax, LayerNorm, AdamW). Swift does not contract a*b+c into an FMA; the few FMAs are
+// written out (`addingProduct`, in VectorMath's polynomials) and are exactly rounded by IEEE 754 wherever they run
+// (the baseline build calls libm's fmaf), so the results are bit-identical to the baseline build. `ttm` checks the CPU at start; TTM_PORTABLE=1 at build
 // time gives a baseline build for older CPUs.
 #if arch(x86_64)
 let vectorISA: [SwiftSetting] = ProcessInfo.processInfo.environment["TTM_PORTABLE"] == "1"

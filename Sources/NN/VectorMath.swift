@@ -18,18 +18,18 @@ public enum VectorMath {
         let c = Swift.min(Swift.max(x, -3.92), 3.92)
         let t = c * c
         var p: Float = -1.3258391717840823e-08
-        p = p * t + 4.704198545368854e-06
-        p = p * t + 0.000379840872483328
-        p = p * t + 0.003828936256468296
-        p = p * t + 0.05426047742366791
-        p = p * t + 0.18465089797973633
-        p = p * t + 1.128379225730896
+        p = Float(4.704198545368854e-06).addingProduct(p, t)
+        p = Float(0.000379840872483328).addingProduct(p, t)
+        p = Float(0.003828936256468296).addingProduct(p, t)
+        p = Float(0.05426047742366791).addingProduct(p, t)
+        p = Float(0.18465089797973633).addingProduct(p, t)
+        p = Float(1.128379225730896).addingProduct(p, t)
         var q: Float = 6.32927258266136e-05
-        q = q * t + 0.0013036306481808424
-        q = q * t + 0.015422120690345764
-        q = q * t + 0.11374489217996597
-        q = q * t + 0.4969761371612549
-        q = q * t + 1
+        q = Float(0.0013036306481808424).addingProduct(q, t)
+        q = Float(0.015422120690345764).addingProduct(q, t)
+        q = Float(0.11374489217996597).addingProduct(q, t)
+        q = Float(0.4969761371612549).addingProduct(q, t)
+        q = Float(1).addingProduct(q, t)
         return Swift.min(Swift.max(c * p / q, -1), 1)
     }
 
@@ -44,13 +44,13 @@ public enum VectorMath {
         let k = shifted - 12_582_912
         let r = v - k * 0.693145751953125 - k * 1.4286068203094172e-06
         var p: Float = 1.0 / 5040
-        p = p * r + 1.0 / 720
-        p = p * r + 1.0 / 120
-        p = p * r + 1.0 / 24
-        p = p * r + 1.0 / 6
-        p = p * r + 0.5
-        p = p * r + 1
-        p = p * r + 1
+        p = Float(1.0 / 720).addingProduct(p, r)
+        p = Float(1.0 / 120).addingProduct(p, r)
+        p = Float(1.0 / 24).addingProduct(p, r)
+        p = Float(1.0 / 6).addingProduct(p, r)
+        p = Float(0.5).addingProduct(p, r)
+        p = Float(1).addingProduct(p, r)
+        p = Float(1).addingProduct(p, r)
         let exponent = (shifted.bitPattern &- 0x4B40_0000 &+ 127) &<< 23
         return p * Float(bitPattern: exponent)
     }
@@ -64,13 +64,13 @@ public enum VectorMath {
         let k = shifted - 12_582_912
         let r = v - k * 0.693145751953125 - k * 1.4286068203094172e-06
         var p = SIMD8<Float>(repeating: 1.0 / 5040)
-        p = p * r + 1.0 / 720
-        p = p * r + 1.0 / 120
-        p = p * r + 1.0 / 24
-        p = p * r + 1.0 / 6
-        p = p * r + 0.5
-        p = p * r + 1
-        p = p * r + 1
+        p = SIMD8(repeating: 1.0 / 720).addingProduct(p, r)
+        p = SIMD8(repeating: 1.0 / 120).addingProduct(p, r)
+        p = SIMD8(repeating: 1.0 / 24).addingProduct(p, r)
+        p = SIMD8(repeating: 1.0 / 6).addingProduct(p, r)
+        p = SIMD8(repeating: 0.5).addingProduct(p, r)
+        p = SIMD8(repeating: 1).addingProduct(p, r)
+        p = SIMD8(repeating: 1).addingProduct(p, r)
         let exponent = (unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &- 0x4B40_0000 &+ 127) &<< 23
         return p * unsafeBitCast(exponent, to: SIMD8<Float>.self)
     }
@@ -136,6 +136,22 @@ public enum Reduce {
         }
         var tail: Float = 0
         while i < count { tail += a[i] * b[i]; i += 1 }
+        return total(lanes) + tail
+    }
+
+    /// Σ a·b·c, each product formed as (a·b)·c. (A single running sum here was a latency-bound scalar loop:
+    /// LayerNorm's backward spent most of its time in it.)
+    @inline(__always)
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>, count: Int) -> Float {
+        var lanes = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= count {
+            lanes += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+                * UnsafeRawPointer(c + i).loadUnaligned(as: SIMD8<Float>.self)
+            i += 8
+        }
+        var tail: Float = 0
+        while i < count { tail += a[i] * b[i] * c[i]; i += 1 }
         return total(lanes) + tail
     }
 
