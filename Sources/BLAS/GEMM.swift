@@ -11,6 +11,19 @@ public enum GEMMStatistics {
     public static var flops: Int { counter.load(ordering: .relaxed) }
     /// Seconds spent in sgemm while `timing` was on.
     public static var seconds: Double { Double(nanoseconds.load(ordering: .relaxed)) * 1e-9 }
+
+    /// The clock at the start of a GEMM, read only while `timing` is on.
+    @inline(__always)
+    public static func start() -> ContinuousClock.Instant? { timing ? ContinuousClock.now : nil }
+
+    /// Counts one GEMM of `flops` that began at `started` (GEMMs not done by sgemm: NN's small kernels).
+    @inline(__always)
+    public static func record(flops: Int, since started: ContinuousClock.Instant?) {
+        counter.add(flops, ordering: .relaxed)
+        guard let started else { return }
+        let elapsed = ContinuousClock.now - started
+        nanoseconds.add(Int(elapsed.components.seconds) * 1_000_000_000 + Int(elapsed.components.attoseconds / 1_000_000_000), ordering: .relaxed)
+    }
 }
 
 /// Whether a GEMM operand is used as stored or transposed.
@@ -40,15 +53,11 @@ public func sgemm(
     precondition(ldc >= max(1, n), "sgemm: ldc=\(ldc) too small")
     precondition(max(m, n, k, lda, ldb, ldc) <= Int(Int32.max), "sgemm: dimension exceeds 32 bits")
     if m == 0 || n == 0 { return }
-    GEMMStatistics.counter.add(2 * m * n * k, ordering: .relaxed)
-    let started = GEMMStatistics.timing ? ContinuousClock.now : nil
+    let started = GEMMStatistics.start()
     cblas_sgemm(
         CblasRowMajor, transA.cblas, transB.cblas,
         Int32(m), Int32(n), Int32(k),
         alpha, a, Int32(lda), b, Int32(ldb),
         beta, c, Int32(ldc))
-    if let started {
-        let elapsed = ContinuousClock.now - started
-        GEMMStatistics.nanoseconds.add(Int(elapsed.components.seconds) * 1_000_000_000 + Int(elapsed.components.attoseconds / 1_000_000_000), ordering: .relaxed)
-    }
+    GEMMStatistics.record(flops: 2 * m * n * k, since: started)
 }

@@ -30,7 +30,32 @@ public struct Dropout: Sendable {
     /// records that nothing was dropped (no ones are written: backward then passes dy through).
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask maskBuffer: DropoutMask,
                         samples: Int, perSample: Int, context: Context?) {
-        let count = samples * perSample
+        apply(x, y, mask: maskBuffer, count: samples * perSample, context: context) { stream, threshold, scale, mask, first in
+            for s in 0..<samples {
+                stream.fillMask(sample: first + s, count: perSample, threshold: threshold, scale: scale, into: mask + s * perSample)
+            }
+        }
+    }
+
+    /// The same on the column layout x [rows, samples · width]: sample s owns columns s·width ..< (s+1)·width of
+    /// every row, and its element (r, j) is element r·width + j of its stream, as if it were stored [rows, width].
+    public func forward(columns x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask maskBuffer: DropoutMask,
+                        rows: Int, samples: Int, width: Int, context: Context?) {
+        apply(x, y, mask: maskBuffer, count: rows * samples * width, context: context) { stream, threshold, scale, mask, first in
+            for r in 0..<rows {
+                for s in 0..<samples {
+                    stream.fillMask(sample: first + s, elements: (r * width)..<((r + 1) * width), threshold: threshold, scale: scale,
+                                    into: mask + (r * samples + s) * width)
+                }
+            }
+        }
+    }
+
+    /// Draws the mask with `fill(stream, threshold, scale, mask, first sample)` and multiplies, or copies x
+    /// through when nothing is dropped.
+    @inline(__always)
+    private func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask maskBuffer: DropoutMask, count: Int,
+                       context: Context?, fill: (RandomStream, UInt32, Float, UnsafeMutablePointer<Float>, Int) -> Void) {
         guard let context, rate > 0 else {
             maskBuffer.applied = false
             if UnsafePointer(y) != x { y.update(from: x, count: count) }
@@ -40,11 +65,7 @@ public struct Dropout: Sendable {
         let mask = maskBuffer.values.reserve(count)
         var stream = context.stream
         stream.site = site
-        let scale = 1 / (1 - rate)
-        let threshold = RandomStream.maskThreshold(rate: rate)
-        for s in 0..<samples {
-            stream.fillMask(sample: context.firstSample + s, count: perSample, threshold: threshold, scale: scale, into: mask + s * perSample)
-        }
+        fill(stream, RandomStream.maskThreshold(rate: rate), 1 / (1 - rate), mask, context.firstSample)
         for i in 0..<count { y[i] = x[i] * mask[i] }
     }
 }

@@ -18,17 +18,19 @@ public struct LayerNorm: Sendable {
         p.value(bias).update(repeating: 0, count: features)
     }
 
-    /// `normalized` receives x̂ [rows, features] and `inverseStd` 1/σ [rows] for backward.
+    /// `normalized` receives x̂ [rows, features] and `inverseStd` 1/σ [rows] for backward. With `swapping`,
+    /// y, x̂ and 1/σ come out with the two leading axes of x exchanged (rows [first, second, …] to
+    /// [second, first, …]), which costs nothing here and spares the mixer after it a transpose.
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
                         normalized: UnsafeMutablePointer<Float>, inverseStd: UnsafeMutablePointer<Float>,
-                        _ p: ParameterStore) {
+                        swapping swap: LeadingSwap? = nil, _ p: ParameterStore) {
         let g = p.value(weight), b = p.value(bias)
         let d = Float(features)
-        for r in 0..<rows {
-            let xr = x + r * features, yr = y + r * features, nr = normalized + r * features
+        swap.forEachRow(rows) { r, target in
+            let xr = x + r * features, yr = y + target * features, nr = normalized + target * features
             let mu = Reduce.sum(xr, count: features) / d
             let inv = 1 / (Reduce.sumOfSquares(xr, count: features, around: mu) / d + epsilon).squareRoot()
-            inverseStd[r] = inv
+            inverseStd[target] = inv
             for f in 0..<features {
                 let n = (xr[f] - mu) * inv
                 nr[f] = n
@@ -38,20 +40,22 @@ public struct LayerNorm: Sendable {
     }
 
     /// dγ += Σ_rows dy x̂;  dβ += Σ_rows dy;  dx += (1/σ)/D · (D dx̂ - Σ dx̂ - x̂ Σ dx̂ x̂) per row, dx̂ = γ dy.
+    /// With `swapping`, dy, x̂ and 1/σ are in the forward's swapped layout and dx in x's.
     public func backward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int,
-                         normalized: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>, _ p: ParameterStore) {
+                         normalized: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>, swapping swap: LeadingSwap? = nil,
+                         _ p: ParameterStore) {
         let g = p.value(weight)
         let dg = p.gradientIfNeeded(weight)
         let db = p.gradientIfNeeded(bias)
         let d = Float(features)
-        for r in 0..<rows {
-            let dyr = dy + r * features, nr = normalized + r * features
+        swap.forEachRow(rows) { r, source in
+            let dyr = dy + source * features, nr = normalized + source * features
             if let dg { for f in 0..<features { dg[f] += dyr[f] * nr[f] } }
             if let db { for f in 0..<features { db[f] += dyr[f] } }
-            guard let dx else { continue }
+            guard let dx else { return }
             let sumD = Reduce.dot(dyr, g, count: features)                      // Σ dx̂ with dx̂ = γ dy
             let sumDX = Reduce.dot(dyr, g, nr, count: features)                 // Σ dx̂ x̂
-            let scale = inverseStd[r] / d
+            let scale = inverseStd[source] / d
             let dxr = dx + r * features
             for f in 0..<features {
                 dxr[f] += scale * (d * dyr[f] * g[f] - sumD - nr[f] * sumDX)

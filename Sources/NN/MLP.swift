@@ -1,11 +1,13 @@
 /// Two-layer perceptron: fc1 (in → hidden), activation, dropout, fc2 (hidden → out), dropout
-/// (granite-tsfm's TinyTimeMixerMLP with GELU).
+/// (granite-tsfm's TinyTimeMixerMLP with GELU). Its positions are the rows of x [positions, in], or with
+/// `onColumns` the columns of x [in, positions] (see `Linear.forward(columns:)`).
 public final class MLP {
     public let fc1: Linear
     public let fc2: Linear
     public let activation: Activation
     public let dropout1: Dropout
     public let dropout2: Dropout
+    public let onColumns: Bool
 
     private let hidden = FloatBuffer()      // fc1 output, before the activation
     private let activated = FloatBuffer()   // after activation and dropout: fc2's input
@@ -19,7 +21,8 @@ public final class MLP {
     private let gradPre = FloatBuffer()
 
     public init(_ name: String, in inFeatures: Int, hidden hiddenFeatures: Int, out outFeatures: Int,
-                activation: Activation = .gelu, dropout: Float, layout: inout ParameterLayout) {
+                activation: Activation = .gelu, dropout: Float, onColumns: Bool = false, layout: inout ParameterLayout) {
+        self.onColumns = onColumns
         fc1 = Linear(name + ".fc1", in: inFeatures, out: hiddenFeatures, layout: &layout)
         fc2 = Linear(name + ".fc2", in: hiddenFeatures, out: outFeatures, layout: &layout)
         self.activation = activation
@@ -27,34 +30,55 @@ public final class MLP {
         dropout2 = layout.newDropout(rate: dropout)
     }
 
-    /// y [rows, out] from x [rows, in]; rows belong to `samples` samples in order (for the dropout streams).
-    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, samples: Int,
+    /// y [positions, out] from x [positions, in] (transposed on columns); positions belong to `samples` samples
+    /// in order (for the dropout streams).
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, positions: Int, samples: Int,
                         mode: ForwardMode, _ p: ParameterStore) {
         let h = fc1.outFeatures, o = fc2.outFeatures
-        let pre = hidden.reserve(rows * h), act = activated.reserve(rows * h)
-        fc1.forward(x, pre, rows: rows, p)
+        let pre = hidden.reserve(positions * h), act = activated.reserve(positions * h)
+        forward(fc1, x, pre, positions, p)
         derivativeSaved = mode.isTraining
         if derivativeSaved {
-            activation.forward(pre, act, derivative: derivative.reserve(rows * h), count: rows * h)
+            activation.forward(pre, act, derivative: derivative.reserve(positions * h), count: positions * h)
         } else {
-            activation.forward(pre, act, count: rows * h)
+            activation.forward(pre, act, count: positions * h)
         }
-        dropout1.forward(act, act, mask: mask1, samples: samples, perSample: rows / samples * h,
-                         context: mode.dropoutContext)
-        fc2.forward(act, y, rows: rows, p)
-        dropout2.forward(y, y, mask: mask2, samples: samples, perSample: rows / samples * o,
-                         context: mode.dropoutContext)
+        drop(dropout1, act, mask1, features: h, positions: positions, samples: samples, mode: mode)
+        forward(fc2, act, y, positions, p)
+        drop(dropout2, y, mask2, features: o, positions: positions, samples: samples, mode: mode)
+    }
+
+    private func forward(_ layer: Linear, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ positions: Int, _ p: ParameterStore) {
+        if onColumns { layer.forward(columns: x, y, count: positions, p) } else { layer.forward(x, y, rows: positions, p) }
+    }
+
+    private func drop(_ dropout: Dropout, _ v: UnsafeMutablePointer<Float>, _ mask: DropoutMask, features: Int, positions: Int,
+                      samples: Int, mode: ForwardMode) {
+        if onColumns {
+            dropout.forward(columns: v, v, mask: mask, rows: features, samples: samples, width: positions / samples, context: mode.dropoutContext)
+        } else {
+            dropout.forward(v, v, mask: mask, samples: samples, perSample: positions / samples * features, context: mode.dropoutContext)
+        }
+    }
+
+    private func backward(_ layer: Linear, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                          _ positions: Int, _ p: ParameterStore, overwritingInput: Bool) {
+        if onColumns {
+            layer.backward(columns: dy, x: x, dx: dx, count: positions, p, overwritingInput: overwritingInput)
+        } else {
+            layer.backward(dy: dy, x: x, dx: dx, rows: positions, p, overwritingInput: overwritingInput)
+        }
     }
 
     /// dx += ∂/∂x of ⟨dy, y⟩ given the x of the last forward (dx = … with `overwritingInput`); parameter
     /// gradients accumulate.
     public func backward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
-                         rows: Int, _ p: ParameterStore, overwritingInput: Bool = false) {
-        let h = fc1.outFeatures, o = fc2.outFeatures
+                         positions: Int, _ p: ParameterStore, overwritingInput: Bool = false) {
+        let h = fc1.outFeatures, o = fc2.outFeatures, rows = positions
         // Written, not accumulated: no zeroing passes over the two gradient buffers.
         let dOut = mask2.applied(to: dy, using: gradOut, count: rows * o)
         let dAct = gradHidden.reserve(rows * h)
-        fc2.backward(dy: dOut, x: activated.pointer, dx: dAct, rows: rows, p, overwritingInput: true)
+        backward(fc2, dy: dOut, x: activated.pointer, dx: dAct, rows, p, overwritingInput: true)
         // Through dropout 1 and the activation: dPre = dAct ⊙ mask1 ⊙ f'(pre).
         let dPre = gradPre.reserve(rows * h)
         if derivativeSaved, mask1.applied {  // one pass: (dAct ⊙ mask1) ⊙ f', in that order
@@ -68,6 +92,6 @@ public final class MLP {
             dPre.update(repeating: 0, count: rows * h)
             activation.backward(dy: dAct, x: hidden.pointer, dx: dPre, count: rows * h)
         }
-        fc1.backward(dy: dPre, x: x, dx: dx, rows: rows, p, overwritingInput: overwritingInput)
+        backward(fc1, dy: dPre, x: x, dx: dx, rows, p, overwritingInput: overwritingInput)
     }
 }

@@ -31,6 +31,51 @@ public enum Permute {
     }
 }
 
+extension Permute {
+    /// y[b, a, :] = x[a, b, :] for x [first, second, width]: rows of `width` move whole (a row copy, not an
+    /// element transpose).
+    public static func swapLeadingTwo(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, first: Int, second: Int, width: Int) {
+        for a in 0..<first {
+            for b in 0..<second { (y + (b * first + a) * width).update(from: x + (a * second + b) * width, count: width) }
+        }
+    }
+
+    /// y[b, a, :] = x[a, b, :] + z[b, a, :]: the swap and a residual add in one pass.
+    public static func swapLeadingTwo(_ x: UnsafePointer<Float>, plus z: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                      first: Int, second: Int, width: Int) {
+        for a in 0..<first {
+            for b in 0..<second {
+                let source = x + (a * second + b) * width, at = (b * first + a) * width
+                for j in 0..<width { y[at + j] = source[j] + z[at + j] }
+            }
+        }
+    }
+}
+
+/// The exchange of the two leading axes of a tensor seen as rows: [first, second, …] → [second, first, …].
+public struct LeadingSwap: Sendable, Equatable {
+    public let first: Int
+    public let second: Int
+    public init(first: Int, second: Int) {
+        self.first = first
+        self.second = second
+    }
+}
+
+extension Optional where Wrapped == LeadingSwap {
+    /// Calls `body(row, the row it moves to)` for each of `rows` rows in order; nil moves nothing.
+    @inline(__always)
+    func forEachRow(_ rows: Int, _ body: (Int, Int) -> Void) {
+        let (first, second) = map { ($0.first, $0.second) } ?? (1, 1)
+        let inner = rows / (first * second)
+        for a in 0..<first {
+            for b in 0..<second {
+                for t in 0..<inner { body((a * second + b) * inner + t, (b * first + a) * inner + t) }
+            }
+        }
+    }
+}
+
 /// y = x + z (residual connection); its backward passes dy to both branches.
 @inline(__always)
 public func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {

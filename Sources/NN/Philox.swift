@@ -98,22 +98,30 @@ public struct RandomStream: Sendable, Hashable {
     }
 
     /// Fills `out[0..<count]` with the dropout mask of sample `sample`: 0 where `maskDraw` is below `threshold`,
-    /// else `scale`; the keep/drop choice is made in integer lanes (sign of the difference).
+    /// else `scale`.
     public func fillMask(sample: Int, count: Int, threshold: UInt32, scale: Float, into out: UnsafeMutablePointer<Float>) {
+        fillMask(sample: sample, elements: 0..<count, threshold: threshold, scale: scale, into: out)
+    }
+
+    /// The mask of elements `elements` of sample `sample` into `out[0..<elements.count]`; the keep/drop choice
+    /// is made in integer lanes (sign of the difference).
+    public func fillMask(sample: Int, elements: Range<Int>, threshold: UInt32, scale: Float, into out: UnsafeMutablePointer<Float>) {
         let limit = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: threshold))
         let scaleBits = SIMD8<Int32>(repeating: Int32(bitPattern: scale.bitPattern))
-        var base = 0
-        while base < count {
+        let (lower, upper) = (elements.lowerBound, elements.upperBound)
+        var base = lower & ~63
+        while base < upper {
             let (w0, w1, w2, w3) = Philox.eightBlocks(x: UInt32(truncatingIfNeeded: base >> 3), y: UInt32(truncatingIfNeeded: sample),
                                                       z: step, w: site, key: key)
             @inline(__always) func emit(_ draws: SIMD8<UInt32>, at offset: Int) {
                 let dropped = (SIMD8<Int32>(truncatingIfNeeded: draws) &- limit) &>> 31   // all ones where below
                 let mask = unsafeBitCast(scaleBits & ~dropped, to: SIMD8<Float>.self)
                 let start = base + offset
-                if start + 8 <= count {
-                    UnsafeMutableRawPointer(out + start).storeBytes(of: mask, as: SIMD8<Float>.self)
+                if start >= lower && start + 8 <= upper {
+                    storeLanes(mask, out + (start - lower))
                 } else {
-                    for j in 0..<Swift.max(0, count - start) { out[start + j] = mask[j] }
+                    var j = Swift.max(start, lower)
+                    while j < Swift.min(start + 8, upper) { out[j - lower] = mask[j - start]; j += 1 }
                 }
             }
             emit(w0 & 0xFFFF, at: 0); emit(w0 &>> 16, at: 8)

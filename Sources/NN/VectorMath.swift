@@ -174,3 +174,11 @@ public enum Reduce {
         ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]))
     }
 }
+
+/// Eight floats from `p`, which need not be aligned.
+@inline(__always)
+func loadLanes(_ p: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+
+/// Eight floats to `p`, which need not be aligned.
+@inline(__always)
+func storeLanes(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self) }

@@ -1,16 +1,18 @@
 import NN
 
 /// One of TTM's mixing sub-blocks on h [batch, channels, patches, width]:
-///   y = LayerNorm over width (h);  y permuted so that the mixed axis (of size k) is last;
-///   z = gate(MLP_k(y)), or MLP_k(gate(y)) when the gate comes first (the channel mixer);
-///   out = h + z permuted back.
+///   y = LayerNorm over width (h);  z = gate(MLP_k(y)), or MLP_k(gate(y)) when the gate comes first (the
+///   channel mixer), mixing an axis of size k;  out = h + z.
+/// The feature mixer mixes the last axis (rows of y). The patch and channel mixers mix a leading axis: the
+/// LayerNorm writes y with that axis first ([k, columns]: patches [n, B·C·d], channels [C, B·n·d]), the MLP and
+/// gate run on columns, and the residual add swaps back, so no element transposes are needed.
 final class GatedMLPBlock {
     enum Axis {
-        /// Mix features: no permutation, k = width.
+        /// Mix features: k = width.
         case features
-        /// Mix patches: [B·C, n, d] → [B·C, d, n], k = n.
+        /// Mix patches: [B·C, n, d] → [n, B·C·d], k = n.
         case patches
-        /// Mix channels: [B, C, n·d] → [B, n·d, C], k = C.
+        /// Mix channels: [B, C, n·d] → [C, B·n·d], k = C.
         case channels
     }
 
@@ -21,9 +23,9 @@ final class GatedMLPBlock {
     let gateFirst: Bool
 
     private let normOut = FloatBuffer(), normHat = FloatBuffer(), inverseStd = FloatBuffer()
-    private let permuted = FloatBuffer(), middle = FloatBuffer(), mixed = FloatBuffer(), gateWeights = FloatBuffer()
+    private let middle = FloatBuffer(), mixed = FloatBuffer(), gateWeights = FloatBuffer()
     private let output = FloatBuffer()
-    private let gradMixed = FloatBuffer(), gradMiddle = FloatBuffer(), gradIn = FloatBuffer(), gradNorm = FloatBuffer()
+    private let gradMixed = FloatBuffer(), gradMiddle = FloatBuffer(), gradIn = FloatBuffer()
     private let scratch = FloatBuffer()
     private var shape = (batch: 0, channels: 0, patches: 0, width: 0)
 
@@ -33,7 +35,8 @@ final class GatedMLPBlock {
         self.gateFirst = gateFirst
         // State-dict order: norm, mlp, gating_block.
         norm = LayerNorm(name + ".norm.norm", features: d, epsilon: epsilon, layout: &layout)
-        mlp = MLP(name + ".mlp", in: k, hidden: k * expansion, out: k, activation: .gelu, dropout: dropout, layout: &layout)
+        mlp = MLP(name + ".mlp", in: k, hidden: k * expansion, out: k, activation: .gelu, dropout: dropout,
+                  onColumns: axis != .features, layout: &layout)
         gate = gated ? SoftmaxGate(name + ".gating_block.attn_layer", features: k, layout: &layout) : nil
     }
 
@@ -46,45 +49,45 @@ final class GatedMLPBlock {
 
     private var count: Int { shape.batch * shape.channels * shape.patches * shape.width }
 
-    /// (transposes, rows, cols) taking the [.., rows, cols] layout of h to [.., cols, rows] with k last.
-    private var permutation: (batch: Int, rows: Int, cols: Int)? {
+    /// The leading axes that the LayerNorm exchanges so that the mixed axis comes first: [outer, k, …] → [k, outer, …].
+    private var swap: LeadingSwap? {
         switch axis {
         case .features: nil
-        case .patches: (shape.batch * shape.channels, shape.patches, shape.width)
-        case .channels: (shape.batch, shape.channels, shape.patches * shape.width)
+        case .patches: LeadingSwap(first: shape.batch * shape.channels, second: shape.patches)
+        case .channels: LeadingSwap(first: shape.batch, second: shape.channels)
         }
     }
 
-    private var mixedRows: Int { count / mlp.fc1.inFeatures }
+    /// Rows of the MLP's input (features), or its columns (patches, channels).
+    private var positions: Int { count / mlp.fc1.inFeatures }
 
     /// out = h + block(h); returns the block's own output buffer.
     func forward(_ h: UnsafePointer<Float>, batch: Int, channels: Int, patches: Int, width: Int,
                  mode: ForwardMode, _ p: ParameterStore) -> UnsafePointer<Float> {
         shape = (batch, channels, patches, width)
-        let count = self.count, rows = count / width
-        let y = normOut.reserve(count)
-        norm.forward(h, y, rows: rows, normalized: normHat.reserve(count), inverseStd: inverseStd.reserve(rows), p)
-        var input = UnsafePointer(y)
-        if let perm = permutation {
-            let t = permuted.reserve(count)
-            Permute.swapLastTwo(y, t, batch: perm.batch, rows: perm.rows, cols: perm.cols)
-            input = UnsafePointer(t)
+        let count = self.count, rows = count / width, swap = self.swap
+        let input = normOut.reserve(count)
+        norm.forward(h, input, rows: rows, normalized: normHat.reserve(count), inverseStd: inverseStd.reserve(rows),
+                     swapping: swap, p)
+        let m = mixed.reserve(count), mid = middle.reserve(count), positions = self.positions
+        func gateForward(_ gate: SoftmaxGate, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+            let s = gateWeights.reserve(count)
+            if swap == nil { gate.forward(x, y, rows: positions, weights: s, p) } else { gate.forward(columns: x, y, count: positions, weights: s, p) }
         }
-        let m = mixed.reserve(count), mid = middle.reserve(count), rowsK = mixedRows
         switch (gate, gateFirst) {
         case (let gate?, true):
-            gate.forward(input, mid, rows: rowsK, weights: gateWeights.reserve(count), p)
-            mlp.forward(mid, m, rows: rowsK, samples: batch, mode: mode, p)
+            gateForward(gate, input, mid)
+            mlp.forward(mid, m, positions: positions, samples: batch, mode: mode, p)
         case (let gate?, false):
-            mlp.forward(input, mid, rows: rowsK, samples: batch, mode: mode, p)
-            gate.forward(mid, m, rows: rowsK, weights: gateWeights.reserve(count), p)
+            mlp.forward(input, mid, positions: positions, samples: batch, mode: mode, p)
+            gateForward(gate, mid, m)
         case (nil, _):
-            mlp.forward(input, m, rows: rowsK, samples: batch, mode: mode, p)
+            mlp.forward(input, m, positions: positions, samples: batch, mode: mode, p)
         }
-        // out = h + m, permuted back where it was permuted, in one pass.
+        // out = h + m, swapped back where the norm swapped, in one pass.
         let out = output.reserve(count)
-        if let perm = permutation {
-            Permute.swapLastTwo(m, plus: h, out, batch: perm.batch, rows: perm.cols, cols: perm.rows)
+        if let swap {
+            Permute.swapLeadingTwo(m, plus: h, out, first: swap.second, second: swap.first, width: count / (swap.first * swap.second))
         } else {
             for i in 0..<count { out[i] = m[i] + h[i] }
         }
@@ -93,38 +96,39 @@ final class GatedMLPBlock {
 
     /// dh += ∂⟨dOut, out⟩/∂h for the h of the last forward; parameter gradients accumulate.
     func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
-        let count = self.count, rowsK = mixedRows
+        let count = self.count, positions = self.positions, swap = self.swap
         // Gradient buffers with a single writer are written, not zeroed and accumulated into.
-        // Undo the final permutation: out = swap(m) ⇒ dm = swap⁻¹(dOut).
+        // out = h + swap⁻¹(m) ⇒ dm = swap(dOut).
         var dm = dOut
-        if let perm = permutation {
+        if let swap {
             let buffer = gradMixed.reserve(count)
-            Permute.swapLastTwo(dOut, buffer, batch: perm.batch, rows: perm.rows, cols: perm.cols)
+            Permute.swapLeadingTwo(dOut, buffer, first: swap.first, second: swap.second, width: count / (swap.first * swap.second))
             dm = UnsafePointer(buffer)
         }
-        let input = UnsafePointer(permutation == nil ? normOut.pointer : permuted.pointer)
+        func gateBackward(_ gate: SoftmaxGate, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>) {
+            if swap == nil {
+                gate.backward(dy: dy, x: x, weights: gateWeights.pointer, dx: dx, rows: positions, scratch: scratch, p, overwritingInput: true)
+            } else {
+                gate.backward(columns: dy, x: x, weights: gateWeights.pointer, dx: dx, count: positions, scratch: scratch, p,
+                              overwritingInput: true)
+            }
+        }
+        let input = UnsafePointer(normOut.pointer)
         let dInput = gradIn.reserve(count)
         switch (gate, gateFirst) {
         case (let gate?, true):
             let dMid = gradMiddle.reserve(count)
-            mlp.backward(dy: dm, x: middle.pointer, dx: dMid, rows: rowsK, p, overwritingInput: true)
-            gate.backward(dy: dMid, x: input, weights: gateWeights.pointer, dx: dInput, rows: rowsK, scratch: scratch, p,
-                          overwritingInput: true)
+            mlp.backward(dy: dm, x: middle.pointer, dx: dMid, positions: positions, p, overwritingInput: true)
+            gateBackward(gate, dy: dMid, x: input, dx: dInput)
         case (let gate?, false):
             let dMid = gradMiddle.reserve(count)
-            gate.backward(dy: dm, x: middle.pointer, weights: gateWeights.pointer, dx: dMid, rows: rowsK, scratch: scratch, p,
-                          overwritingInput: true)
-            mlp.backward(dy: dMid, x: input, dx: dInput, rows: rowsK, p, overwritingInput: true)
+            gateBackward(gate, dy: dm, x: middle.pointer, dx: dMid)
+            mlp.backward(dy: dMid, x: input, dx: dInput, positions: positions, p, overwritingInput: true)
         case (nil, _):
-            mlp.backward(dy: dm, x: input, dx: dInput, rows: rowsK, p, overwritingInput: true)
+            mlp.backward(dy: dm, x: input, dx: dInput, positions: positions, p, overwritingInput: true)
         }
-        var dy = UnsafePointer(dInput)
-        if let perm = permutation {
-            let back = gradNorm.reserve(count)
-            Permute.swapLastTwo(dInput, back, batch: perm.batch, rows: perm.cols, cols: perm.rows)
-            dy = UnsafePointer(back)
-        }
-        norm.backward(dy: dy, dx: dh, rows: count / shape.width, normalized: normHat.pointer, inverseStd: inverseStd.pointer, p)
+        norm.backward(dy: dInput, dx: dh, rows: count / shape.width, normalized: normHat.pointer, inverseStd: inverseStd.pointer,
+                      swapping: swap, p)
         addInPlace(dh, dOut, count: count)
     }
 }

@@ -100,8 +100,8 @@ final class LayerGradientTests: XCTestCase {
         var savedX: UnsafePointer<Float>!
         let mode = ForwardMode.training(.init(seed: 5, step: 1, firstSample: 0))
         check.run("MLP", input: g.array(24), store: store, outputCount: 18,
-                  forward: { x in savedX = x; mlp.forward(x, y.pointer, rows: rows, samples: 2, mode: mode, store); return UnsafePointer(y.pointer) },
-                  backward: { dy, dx in mlp.backward(dy: dy, x: savedX, dx: dx, rows: rows, store) })
+                  forward: { x in savedX = x; mlp.forward(x, y.pointer, positions: rows, samples: 2, mode: mode, store); return UnsafePointer(y.pointer) },
+                  backward: { dy, dx in mlp.backward(dy: dy, x: savedX, dx: dx, positions: rows, store) })
     }
 
     func testRevINNormalizeWithAndWithoutAffine() {
