@@ -37,7 +37,7 @@ public final class MLP {
         let h = fc1.outFeatures, o = fc2.outFeatures
         let pre = hidden.reserve(positions * h), act = activated.reserve(positions * h)
         forward(fc1, x, pre, positions, p)
-        derivativeSaved = mode.isTraining
+        derivativeSaved = mode.needsBackward
         if derivativeSaved {
             activation.forward(pre, act, derivative: derivative.reserve(positions * h), count: positions * h)
         } else {

@@ -99,8 +99,9 @@ public final class TTMModel {
         patcher.forward(patched, h0, rows: batch * C * N, p)
         var h = UnsafePointer(h0)
         groupOutputs.removeAll(keepingCapacity: true)
+        let backboneMode = backboneFrozen ? mode.withoutBackward : mode   // dropout on, no backward state
         for group in encoderGroups {
-            h = group.forward(h, batch: batch, channels: C, mode: mode, p)
+            h = group.forward(h, batch: batch, channels: C, mode: backboneMode, p)
             groupOutputs.append(h)
         }
         backboneOutput = h

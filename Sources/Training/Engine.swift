@@ -152,9 +152,9 @@ public final class Engine: @unchecked Sendable {
                       clock: inout ContinuousClock.Instant) -> Double {
         guard !windows.isEmpty || statistics != nil else { return 0 }
         var shifted = mode
-        if case .training(var context, let reducer) = mode {
+        if case .training(var context, let reducer, let backward) = mode {
             context.firstSample += windows.lowerBound
-            shifted = .training(context, statistics: reducer)
+            shifted = .training(context, statistics: reducer, backward: backward)
         }
         let first = windows.lowerBound
         let y = network.forward(batch.past + first * batch.pastCount, batch: windows.count, mode: shifted, store)
