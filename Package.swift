@@ -58,7 +58,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["BLAS"], swiftSettings: vectorISA),
         // File formats: safetensors, .npy, atomic file and folder writes.
         .target(name: "Checkpoint"),
-        .target(name: "Optimizers", dependencies: ["NN", "Checkpoint"], swiftSettings: vectorISA),
+        .target(name: "Optimizers", dependencies: ["NN", "BLAS", "Checkpoint"], swiftSettings: vectorISA),
         // The models, each in its own module, each adopting NN's contract.
         .target(name: "TTM", dependencies: ["NN", "Checkpoint"], swiftSettings: vectorISA),
         .target(name: "TSMixer", dependencies: ["NN", "Checkpoint"], swiftSettings: vectorISA),

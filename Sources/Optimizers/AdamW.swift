@@ -1,10 +1,12 @@
+import BLAS
 import Checkpoint
 import Foundation
 import NN
 
 /// AdamW as torch.optim.AdamW computes it (decoupled weight decay, bias correction), one fused loop over the
 /// parameter arena, skipping frozen and non-trainable ranges. The moments share the arena's layout.
-public final class AdamW {
+/// `@unchecked Sendable`: the threads of one update write disjoint slices of the arena and the moments.
+public final class AdamW: @unchecked Sendable {
     public struct Hyperparameters: Codable, Equatable, Sendable {
         public var learningRate: Float
         public var beta1: Float
@@ -66,47 +68,63 @@ public final class AdamW {
     }
 
     /// One update of every trainable, unfrozen parameter from the gradients in the store, with the learning
-    /// rate `learningRate` (a schedule's value) or the configured one.
+    /// rate `learningRate` (a schedule's value) or the configured one, split over `threads` threads (each
+    /// parameter's update is independent of the others, so the split does not change a bit).
     ///   p ← p (1 - lr λ);  m ← m + (g - m)(1 - β1);  v ← β2 v + (1 - β2) g²;
     ///   p ← p - (lr / (1 - β1ᵗ)) · m / (√v / √(1 - β2ᵗ) + ε)
-    public func update(_ store: ParameterStore, learningRate: Float? = nil) {
+    public func update(_ store: ParameterStore, learningRate: Float? = nil, threads: Int = 1) {
         precondition(store.count == count, "AdamW was built for \(count) parameters, the store has \(store.count)")
         step += 1
         let h = hyperparameters
         let lr = learningRate ?? h.learningRate
-        let decay = 1 - lr * h.weightDecay
-        let correction1 = 1 - pow(h.beta1, Float(step))
-        let correction2Root = (1 - pow(h.beta2, Float(step))).squareRoot()
-        let stepSize = lr / correction1
+        let factors = Factors(decay: 1 - lr * h.weightDecay, stepSize: lr / (1 - pow(h.beta1, Float(step))),
+                              correction2Root: (1 - pow(h.beta2, Float(step))).squareRoot(), beta2: h.beta2,
+                              oneMinusBeta1: 1 - h.beta1, oneMinusBeta2: 1 - h.beta2, epsilon: h.epsilon)
+        let ranges = store.trainableRanges
+        guard threads > 1 else {
+            for range in ranges { update(range, store, factors) }
+            return
+        }
+        let total = store.count
+        nonisolated(unsafe) let store = store
+        DispatchQueue.concurrentPerform(iterations: threads) { part in
+            Subnormals.flushToZero()  // as on the threads that computed the gradients
+            let slice = (total * part / threads)..<(total * (part + 1) / threads)
+            for range in ranges where range.overlaps(slice) { update(range.clamped(to: slice), store, factors) }
+        }
+    }
+
+    private struct Factors {
+        var decay, stepSize, correction2Root, beta2, oneMinusBeta1, oneMinusBeta2, epsilon: Float
+    }
+
+    private func update(_ range: Range<Int>, _ store: ParameterStore, _ f: Factors) {
         let p = store.values, g = store.gradients, m = firstMoment, v = secondMoment
-        let oneMinusBeta1 = 1 - h.beta1, oneMinusBeta2 = 1 - h.beta2
         // Sixteen lanes at a time (the scalar loop was not vectorised: the four pointers may alias), then the
         // tail. Each lane does the scalar loop's operations in the same order, so the results are identical.
         typealias Lanes = SIMD16<Float>
         let width = Lanes.scalarCount
-        for range in store.trainableRanges {
-            var i = range.lowerBound
-            while i + width <= range.upperBound {
-                let gi = UnsafeRawPointer(g + i).loadUnaligned(as: Lanes.self)
-                var pi = UnsafeRawPointer(p + i).loadUnaligned(as: Lanes.self) * decay
-                var mi = UnsafeRawPointer(m + i).loadUnaligned(as: Lanes.self)
-                var vi = UnsafeRawPointer(v + i).loadUnaligned(as: Lanes.self)
-                mi += (gi - mi) * oneMinusBeta1
-                vi = vi * h.beta2 + oneMinusBeta2 * gi * gi
-                let denominator = vi.squareRoot() / correction2Root + h.epsilon
-                pi -= stepSize * (mi / denominator)
-                UnsafeMutableRawPointer(p + i).storeBytes(of: pi, as: Lanes.self)
-                UnsafeMutableRawPointer(m + i).storeBytes(of: mi, as: Lanes.self)
-                UnsafeMutableRawPointer(v + i).storeBytes(of: vi, as: Lanes.self)
-                i += width
-            }
-            for i in i..<range.upperBound {
-                p[i] *= decay
-                m[i] += (g[i] - m[i]) * oneMinusBeta1
-                v[i] = v[i] * h.beta2 + oneMinusBeta2 * g[i] * g[i]
-                let denominator = v[i].squareRoot() / correction2Root + h.epsilon
-                p[i] -= stepSize * (m[i] / denominator)
-            }
+        var i = range.lowerBound
+        while i + width <= range.upperBound {
+            let gi = UnsafeRawPointer(g + i).loadUnaligned(as: Lanes.self)
+            var pi = UnsafeRawPointer(p + i).loadUnaligned(as: Lanes.self) * f.decay
+            var mi = UnsafeRawPointer(m + i).loadUnaligned(as: Lanes.self)
+            var vi = UnsafeRawPointer(v + i).loadUnaligned(as: Lanes.self)
+            mi += (gi - mi) * f.oneMinusBeta1
+            vi = vi * f.beta2 + f.oneMinusBeta2 * gi * gi
+            let denominator = vi.squareRoot() / f.correction2Root + f.epsilon
+            pi -= f.stepSize * (mi / denominator)
+            UnsafeMutableRawPointer(p + i).storeBytes(of: pi, as: Lanes.self)
+            UnsafeMutableRawPointer(m + i).storeBytes(of: mi, as: Lanes.self)
+            UnsafeMutableRawPointer(v + i).storeBytes(of: vi, as: Lanes.self)
+            i += width
+        }
+        for i in i..<range.upperBound {
+            p[i] *= f.decay
+            m[i] += (g[i] - m[i]) * f.oneMinusBeta1
+            v[i] = v[i] * f.beta2 + f.oneMinusBeta2 * g[i] * g[i]
+            let denominator = v[i].squareRoot() / f.correction2Root + f.epsilon
+            p[i] -= f.stepSize * (m[i] / denominator)
         }
     }
 }

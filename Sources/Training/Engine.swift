@@ -103,7 +103,7 @@ public final class Engine: @unchecked Sendable {
         }
         timings.allreduce += lap(&clock)
         if let clip { clipGradients(maxNorm: clip) }
-        optimizer.update(store, learningRate: learningRate)
+        optimizer.update(store, learningRate: learningRate, threads: threads)
         timings.optimizer += lap(&clock)
         return loss / Double(globalBatch * network.lossTerms)
     }
@@ -135,10 +135,15 @@ public final class Engine: @unchecked Sendable {
             self.threadSums[k] = self.pass(network, store, windows: windows, mode: mode, globalBatch: globalBatch, clock: &ignored)
         }
         timings.forward += lap(&clock)
+        // Each thread adds the replicas' gradients, in replica order, into its slice of the arena.
         let total = store.count
-        for replica in replicas {
-            let from = replica.store.gradients, into = store.gradients
-            for i in 0..<total { into[i] += from[i] }
+        DispatchQueue.concurrentPerform(iterations: count) { part in
+            Subnormals.flushToZero()
+            let into = self.store.gradients
+            for replica in self.replicas {
+                let from = replica.store.gradients
+                for i in (total * part / count)..<(total * (part + 1) / count) { into[i] += from[i] }
+            }
         }
         timings.backward += lap(&clock)
         var sum = 0.0

@@ -54,32 +54,36 @@ final class AdamWTests: XCTestCase {
     }
 
     /// The sixteen-lane loop gives exactly the scalar formula's bits, in the lanes and in the tails (ranges of
-    /// lengths that are not multiples of 16), over several steps.
+    /// lengths that are not multiples of 16), over several steps, on one thread and split over two or three
+    /// (slices that cut through the tensors).
     func testLanesGiveTheScalarFormulasBits() {
-        var layout = ParameterLayout()
-        let views = [37, 16, 5, 160].enumerated().map { layout.add("w\($0.offset)", shape: [$0.element]) }
-        let store = ParameterStore(layout: layout)
-        var state: UInt32 = 12345
-        func next() -> Float { state = state &* 1_664_525 &+ 1_013_904_223; return Float(Int32(bitPattern: state)) / 1e9 }
-        for view in views { store.set(view, to: (0..<view.count).map { _ in next() }) }
-        let h = AdamW.Hyperparameters(learningRate: 3e-3, weightDecay: 0.05)
-        let optimizer = AdamW(parameterCount: store.count, hyperparameters: h)
-        var p = (0..<store.count).map { store.values[$0] }
-        var m = [Float](repeating: 0, count: store.count), v = m
-        for step in 1...4 {
-            for i in 0..<store.count { store.gradients[i] = next() }
-            optimizer.update(store)
-            let decay = 1 - h.learningRate * h.weightDecay
-            let correction2Root = (1 - pow(h.beta2, Float(step))).squareRoot(), stepSize = h.learningRate / (1 - pow(h.beta1, Float(step)))
-            for i in 0..<p.count {
-                let g = store.gradients[i]
-                p[i] *= decay
-                m[i] += (g - m[i]) * (1 - h.beta1)
-                v[i] = v[i] * h.beta2 + (1 - h.beta2) * g * g
-                p[i] -= stepSize * (m[i] / (v[i].squareRoot() / correction2Root + h.epsilon))
+        for threads in [1, 2, 3] {
+            var layout = ParameterLayout()
+            let views = [37, 16, 5, 160].enumerated().map { layout.add("w\($0.offset)", shape: [$0.element]) }
+            let store = ParameterStore(layout: layout)
+            var state: UInt32 = 12345
+            func next() -> Float { state = state &* 1_664_525 &+ 1_013_904_223; return Float(Int32(bitPattern: state)) / 1e9 }
+            for view in views { store.set(view, to: (0..<view.count).map { _ in next() }) }
+            store.setFrozen(true, prefix: "w1")
+            let h = AdamW.Hyperparameters(learningRate: 3e-3, weightDecay: 0.05)
+            let optimizer = AdamW(parameterCount: store.count, hyperparameters: h)
+            var p = (0..<store.count).map { store.values[$0] }
+            var m = [Float](repeating: 0, count: store.count), v = m
+            for step in 1...4 {
+                for i in 0..<store.count { store.gradients[i] = next() }
+                optimizer.update(store, threads: threads)
+                let decay = 1 - h.learningRate * h.weightDecay
+                let correction2Root = (1 - pow(h.beta2, Float(step))).squareRoot(), stepSize = h.learningRate / (1 - pow(h.beta1, Float(step)))
+                for i in 0..<p.count where !views[1].range.contains(i) {
+                    let g = store.gradients[i]
+                    p[i] *= decay
+                    m[i] += (g - m[i]) * (1 - h.beta1)
+                    v[i] = v[i] * h.beta2 + (1 - h.beta2) * g * g
+                    p[i] -= stepSize * (m[i] / (v[i].squareRoot() / correction2Root + h.epsilon))
+                }
+                XCTAssertEqual((0..<p.count).map { store.values[$0].bitPattern }, p.map(\.bitPattern), "\(threads) threads, step \(step)")
+                XCTAssertEqual((0..<v.count).map { optimizer.secondMoment[$0].bitPattern }, v.map(\.bitPattern), "\(threads) threads, step \(step)")
             }
-            XCTAssertEqual((0..<p.count).map { store.values[$0].bitPattern }, p.map(\.bitPattern), "step \(step)")
-            XCTAssertEqual((0..<v.count).map { optimizer.secondMoment[$0].bitPattern }, v.map(\.bitPattern), "step \(step)")
         }
     }
 }
