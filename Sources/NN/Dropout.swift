@@ -42,11 +42,9 @@ public struct Dropout: Sendable {
     public func forward(columns x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask maskBuffer: DropoutMask,
                         rows: Int, samples: Int, width: Int, context: Context?) {
         apply(x, y, mask: maskBuffer, count: rows * samples * width, context: context) { stream, threshold, scale, mask, first in
-            for r in 0..<rows {
-                for s in 0..<samples {
-                    stream.fillMask(sample: first + s, elements: (r * width)..<((r + 1) * width), threshold: threshold, scale: scale,
-                                    into: mask + (r * samples + s) * width)
-                }
+            for s in 0..<samples {
+                stream.fillMask(sample: first + s, count: rows * width, rowLength: width, rowStride: samples * width,
+                                threshold: threshold, scale: scale, into: mask + s * width)
             }
         }
     }

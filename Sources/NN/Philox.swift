@@ -97,37 +97,40 @@ public struct RandomStream: Sendable, Hashable {
         return high ? block[word] >> 16 : block[word] & 0xFFFF
     }
 
-    /// Fills `out[0..<count]` with the dropout mask of sample `sample`: 0 where `maskDraw` is below `threshold`,
-    /// else `scale`.
-    public func fillMask(sample: Int, count: Int, threshold: UInt32, scale: Float, into out: UnsafeMutablePointer<Float>) {
-        fillMask(sample: sample, elements: 0..<count, threshold: threshold, scale: scale, into: out)
-    }
-
-    /// The mask of elements `elements` of sample `sample` into `out[0..<elements.count]`; the keep/drop choice
-    /// is made in integer lanes (sign of the difference).
-    public func fillMask(sample: Int, elements: Range<Int>, threshold: UInt32, scale: Float, into out: UnsafeMutablePointer<Float>) {
+    /// The dropout mask of elements 0..<count of sample `sample`, 0 where `maskDraw` is below `threshold`, else
+    /// `scale`: element e goes to out[(e / rowLength)·rowStride + e % rowLength], so a sample stored as rows
+    /// of a wider matrix (the column layout) is filled in one pass, each Philox group drawn once. The keep/drop
+    /// choice is made in integer lanes (sign of the difference).
+    public func fillMask(sample: Int, count: Int, rowLength: Int? = nil, rowStride: Int = 0, threshold: UInt32, scale: Float,
+                         into out: UnsafeMutablePointer<Float>) {
         let limit = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: threshold))
         let scaleBits = SIMD8<Int32>(repeating: Int32(bitPattern: scale.bitPattern))
-        let (lower, upper) = (elements.lowerBound, elements.upperBound)
-        var base = lower & ~63
-        while base < upper {
+        let length = Swift.max(rowLength ?? count, 1)
+        var base = 0, row = 0, column = 0   // (row, column) of element `base + offset` as emits advance
+        while base < count {
             let (w0, w1, w2, w3) = Philox.eightBlocks(x: UInt32(truncatingIfNeeded: base >> 3), y: UInt32(truncatingIfNeeded: sample),
                                                       z: step, w: site, key: key)
-            @inline(__always) func emit(_ draws: SIMD8<UInt32>, at offset: Int) {
+            @inline(__always) func emit(_ draws: SIMD8<UInt32>) {
                 let dropped = (SIMD8<Int32>(truncatingIfNeeded: draws) &- limit) &>> 31   // all ones where below
                 let mask = unsafeBitCast(scaleBits & ~dropped, to: SIMD8<Float>.self)
-                let start = base + offset
-                if start >= lower && start + 8 <= upper {
-                    storeLanes(mask, out + (start - lower))
+                let available = Swift.min(8, count - (row * length + column))
+                if available == 8 && column + 8 <= length {
+                    storeLanes(mask, out + (row * rowStride + column))
+                    column += 8
                 } else {
-                    var j = Swift.max(start, lower)
-                    while j < Swift.min(start + 8, upper) { out[j - lower] = mask[j - start]; j += 1 }
+                    for j in 0..<Swift.max(available, 0) {
+                        out[row * rowStride + column] = mask[j]
+                        column += 1
+                        if column == length { column = 0; row += 1 }
+                    }
+                    return
                 }
+                if column == length { column = 0; row += 1 }
             }
-            emit(w0 & 0xFFFF, at: 0); emit(w0 &>> 16, at: 8)
-            emit(w1 & 0xFFFF, at: 16); emit(w1 &>> 16, at: 24)
-            emit(w2 & 0xFFFF, at: 32); emit(w2 &>> 16, at: 40)
-            emit(w3 & 0xFFFF, at: 48); emit(w3 &>> 16, at: 56)
+            emit(w0 & 0xFFFF); emit(w0 &>> 16)
+            emit(w1 & 0xFFFF); emit(w1 &>> 16)
+            emit(w2 & 0xFFFF); emit(w2 &>> 16)
+            emit(w3 & 0xFFFF); emit(w3 &>> 16)
             base += 64
         }
     }
