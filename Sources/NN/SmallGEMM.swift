@@ -23,6 +23,13 @@ public enum SmallGEMM {
         @inline(__always) func initial(_ out: UnsafeMutablePointer<Float>, _ r: Int) -> SIMD8<Float> {
             accumulate ? loadLanes(out) : SIMD8(repeating: bias?[r] ?? 0)
         }
+        /// Output row r, columns c0 ..< c0 + 8: one accumulator (latency-bound; for the remainders only).
+        @inline(__always) func eightColumns(_ r: Int, _ c0: Int) {
+            let out = c + (r &* columns &+ c0)
+            var acc = initial(out, r)
+            for i in 0..<k { acc = acc.addingProduct(SIMD8(repeating: a[r &* aRow &+ i &* aColumn]), loadLanes(b + (i &* columns &+ c0))) }
+            storeLanes(acc, out)
+        }
         var c0 = 0
         while c0 &+ 32 <= columns {
             var r = 0
@@ -42,27 +49,11 @@ public enum SmallGEMM {
                 storeLanes(y0, out1); storeLanes(y1, out1 + 8); storeLanes(y2, out1 + 16); storeLanes(y3, out1 + 24)
                 r &+= 2
             }
-            if r < m {  // the last row of an odd m
-                let out = c + (r &* columns &+ c0)
-                var x0 = initial(out, r), x1 = initial(out + 8, r), x2 = initial(out + 16, r), x3 = initial(out + 24, r)
-                var a0 = a + r &* aRow, row = b + c0
-                for _ in 0..<k {
-                    let w = SIMD8<Float>(repeating: a0.pointee)
-                    x0 = x0.addingProduct(w, loadLanes(row)); x1 = x1.addingProduct(w, loadLanes(row + 8))
-                    x2 = x2.addingProduct(w, loadLanes(row + 16)); x3 = x3.addingProduct(w, loadLanes(row + 24))
-                    a0 += aColumn; row += columns
-                }
-                storeLanes(x0, out); storeLanes(x1, out + 8); storeLanes(x2, out + 16); storeLanes(x3, out + 24)
-            }
+            if r < m { for block in 0..<4 { eightColumns(r, c0 &+ 8 &* block) } }  // the last row of an odd m
             c0 &+= 32
         }
         while c0 &+ 8 <= columns {
-            for r in 0..<m {
-                let out = c + (r &* columns &+ c0)
-                var acc = initial(out, r)
-                for i in 0..<k { acc = acc.addingProduct(SIMD8(repeating: a[r &* aRow &+ i &* aColumn]), loadLanes(b + (i &* columns &+ c0))) }
-                storeLanes(acc, out)
-            }
+            for r in 0..<m { eightColumns(r, c0) }
             c0 &+= 8
         }
         for column in c0..<columns {
@@ -90,7 +81,7 @@ public enum SmallGEMM {
                     dots4x2(a + r * columns, b + j * columns, columns: columns, c + r * ldc + j, ldc: ldc)
                     j += 2
                 } else {
-                    for i in 0..<rows { c[(r + i) * ldc + j] += dot(a + (r + i) * columns, b + j * columns, columns: columns) }
+                    for i in 0..<rows { c[(r + i) * ldc + j] += Reduce.dot(a + (r + i) * columns, b + j * columns, count: columns) }
                     j += 1
                 }
             }
@@ -124,16 +115,5 @@ public enum SmallGEMM {
         c[ldc] += finish(s10, a1, b); c[ldc + 1] += finish(s11, a1, b1)
         c[2 * ldc] += finish(s20, a2, b); c[2 * ldc + 1] += finish(s21, a2, b1)
         c[3 * ldc] += finish(s30, a3, b); c[3 * ldc + 1] += finish(s31, a3, b1)
-    }
-
-    /// ⟨a, b⟩ over `columns` elements, in the same order as `dots4x2`.
-    @inline(__always)
-    private static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, columns: Int) -> Float {
-        var lanes = SIMD8<Float>()
-        var t = 0
-        while t + 8 <= columns { lanes = lanes.addingProduct(loadLanes(a + t), loadLanes(b + t)); t += 8 }
-        var total = Reduce.total(lanes)
-        while t < columns { total = total.addingProduct(a[t], b[t]); t += 1 }
-        return total
     }
 }
