@@ -98,61 +98,42 @@ public enum VectorMath {
 public enum Reduce {
     @inline(__always)
     public static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
-        var lanes = SIMD8<Float>()
-        var i = 0
-        while i + 8 <= count {
-            lanes += UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-            i += 8
-        }
-        var tail: Float = 0
-        while i < count { tail += x[i]; i += 1 }
-        return total(lanes) + tail
+        laneSum(count, { loadLanes(x + $0) }, { x[$0] })
     }
 
     /// Σ (x - c)², for the variance around a mean c.
     @inline(__always)
     public static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int, around c: Float) -> Float {
-        var lanes = SIMD8<Float>()
         let center = SIMD8<Float>(repeating: c)
-        var i = 0
-        while i + 8 <= count {
-            let d = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) - center
-            lanes += d * d
-            i += 8
-        }
-        var tail: Float = 0
-        while i < count { let d = x[i] - c; tail += d * d; i += 1 }
-        return total(lanes) + tail
+        return laneSum(count, { let d = loadLanes(x + $0) - center; return d * d }, { let d = x[$0] - c; return d * d })
     }
 
     /// Σ a·b.
     @inline(__always)
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
-        var lanes = SIMD8<Float>()
-        var i = 0
-        while i + 8 <= count {
-            lanes += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-            i += 8
-        }
-        var tail: Float = 0
-        while i < count { tail += a[i] * b[i]; i += 1 }
-        return total(lanes) + tail
+        laneSum(count, { loadLanes(a + $0) * loadLanes(b + $0) }, { a[$0] * b[$0] })
     }
 
     /// Σ a·b·c, each product formed as (a·b)·c. (A single running sum here was a latency-bound scalar loop:
     /// LayerNorm's backward spent most of its time in it.)
     @inline(__always)
     public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>, count: Int) -> Float {
-        var lanes = SIMD8<Float>()
+        laneSum(count, { loadLanes(a + $0) * loadLanes(b + $0) * loadLanes(c + $0) }, { a[$0] * b[$0] * c[$0] })
+    }
+
+    /// Σ term(i) for i < count: the terms of whole groups of eight as vectors (`lanes(i)` for i, …, i + 7),
+    /// summed lane by lane, then the lanes pairwise (`total`), then the remaining terms one by one.
+    @inline(__always)
+    private static func laneSum(_ count: Int, _ lanes: (Int) -> SIMD8<Float>, _ term: (Int) -> Float) -> Float {
+        var accumulated = SIMD8<Float>()
         var i = 0
         while i + 8 <= count {
-            lanes += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-                * UnsafeRawPointer(c + i).loadUnaligned(as: SIMD8<Float>.self)
+            accumulated += lanes(i)
             i += 8
         }
         var tail: Float = 0
-        while i < count { tail += a[i] * b[i] * c[i]; i += 1 }
-        return total(lanes) + tail
+        while i < count { tail += term(i); i += 1 }
+        return total(accumulated) + tail
     }
 
     /// The largest element (count ≥ 1).
