@@ -74,24 +74,24 @@ public final class MLP {
     /// gradients accumulate.
     public func backward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
                          positions: Int, _ p: ParameterStore, overwritingInput: Bool = false) {
-        let h = fc1.outFeatures, o = fc2.outFeatures, rows = positions
+        let h = fc1.outFeatures, o = fc2.outFeatures
         // Written, not accumulated: no zeroing passes over the two gradient buffers.
-        let dOut = mask2.applied(to: dy, using: gradOut, count: rows * o)
-        let dAct = gradHidden.reserve(rows * h)
-        backward(fc2, dy: dOut, x: activated.pointer, dx: dAct, rows, p, overwritingInput: true)
+        let dOut = mask2.applied(to: dy, using: gradOut, count: positions * o)
+        let dAct = gradHidden.reserve(positions * h)
+        backward(fc2, dy: dOut, x: activated.pointer, dx: dAct, positions, p, overwritingInput: true)
         // Through dropout 1 and the activation: dPre = dAct ⊙ mask1 ⊙ f'(pre).
-        let dPre = gradPre.reserve(rows * h)
+        let dPre = gradPre.reserve(positions * h)
         if derivativeSaved, mask1.applied {  // one pass: (dAct ⊙ mask1) ⊙ f', in that order
             let d = derivative.pointer, m = mask1.values.pointer
-            for i in 0..<(rows * h) { dPre[i] = dAct[i] * m[i] * d[i] }
+            for i in 0..<(positions * h) { dPre[i] = dAct[i] * m[i] * d[i] }
         } else if derivativeSaved {
             let d = derivative.pointer
-            for i in 0..<(rows * h) { dPre[i] = dAct[i] * d[i] }
+            for i in 0..<(positions * h) { dPre[i] = dAct[i] * d[i] }
         } else {  // after an inference forward (eval-mode gradients)
-            mask1.apply(to: dAct, count: rows * h)
-            dPre.update(repeating: 0, count: rows * h)
-            activation.backward(dy: dAct, x: hidden.pointer, dx: dPre, count: rows * h)
+            mask1.apply(to: dAct, count: positions * h)
+            dPre.update(repeating: 0, count: positions * h)
+            activation.backward(dy: dAct, x: hidden.pointer, dx: dPre, count: positions * h)
         }
-        backward(fc1, dy: dPre, x: x, dx: dx, rows, p, overwritingInput: overwritingInput)
+        backward(fc1, dy: dPre, x: x, dx: dx, positions, p, overwritingInput: overwritingInput)
     }
 }

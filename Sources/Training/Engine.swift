@@ -142,7 +142,7 @@ public final class Engine: @unchecked Sendable {
             let into = self.store.gradients
             for replica in self.replicas {
                 let from = replica.store.gradients
-                for i in (total * part / count)..<(total * (part + 1) / count) { into[i] += from[i] }
+                for i in share(of: total, part: part, parts: count) { into[i] += from[i] }
             }
         }
         timings.backward += lap(&clock)
