@@ -45,8 +45,10 @@ extension Permute {
                                       first: Int, second: Int, width: Int) {
         for a in 0..<first {
             for b in 0..<second {
+                // Row pointers, not y[at + j]: the overflow check on at + j kept that loop scalar.
                 let source = x + (a * second + b) * width, at = (b * first + a) * width
-                for j in 0..<width { y[at + j] = source[j] + z[at + j] }
+                let target = y + at, residual = z + at
+                for j in 0..<width { target[j] = source[j] + residual[j] }
             }
         }
     }
