@@ -27,12 +27,15 @@ public struct Dropout: Sendable {
 
     /// y = x ⊙ mask / (1 - rate) for `samples` samples of `perSample` elements; `mask` receives the scaled
     /// mask (0 or 1/(1-rate)) for backward. In inference (`context` nil) or at rate 0, y = x and the mask only
-    /// records that nothing was dropped (no ones are written: backward then passes dy through).
+    /// records that nothing was dropped (no ones are written: backward then passes dy through). `keepMask`
+    /// false (a pass that nothing will differentiate, e.g. a frozen backbone's) multiplies as the mask is drawn
+    /// and keeps no mask: the same y, one pass fewer.
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask maskBuffer: DropoutMask,
-                        samples: Int, perSample: Int, context: Context?) {
-        apply(x, y, mask: maskBuffer, count: samples * perSample, context: context) { stream, threshold, scale, mask, first in
+                        samples: Int, perSample: Int, context: Context?, keepMask: Bool = true) {
+        apply(x, y, mask: maskBuffer, count: samples * perSample, context: context, keepMask: keepMask) { stream, threshold, scale, out, factor, first in
             for s in 0..<samples {
-                stream.fillMask(sample: first + s, count: perSample, threshold: threshold, scale: scale, into: mask + s * perSample)
+                stream.fillMask(sample: first + s, count: perSample, threshold: threshold, scale: scale, into: out + s * perSample,
+                                times: factor.map { $0 + s * perSample })
             }
         }
     }
@@ -40,30 +43,38 @@ public struct Dropout: Sendable {
     /// The same on the column layout x [rows, samples · width]: sample s owns columns s·width ..< (s+1)·width of
     /// every row, and its element (r, j) is element r·width + j of its stream, as if it were stored [rows, width].
     public func forward(columns x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask maskBuffer: DropoutMask,
-                        rows: Int, samples: Int, width: Int, context: Context?) {
-        apply(x, y, mask: maskBuffer, count: rows * samples * width, context: context) { stream, threshold, scale, mask, first in
+                        rows: Int, samples: Int, width: Int, context: Context?, keepMask: Bool = true) {
+        apply(x, y, mask: maskBuffer, count: rows * samples * width, context: context, keepMask: keepMask) { stream, threshold, scale, out, factor, first in
             for s in 0..<samples {
                 stream.fillMask(sample: first + s, count: rows * width, rowLength: width, rowStride: samples * width,
-                                threshold: threshold, scale: scale, into: mask + s * width)
+                                threshold: threshold, scale: scale, into: out + s * width, times: factor.map { $0 + s * width })
             }
         }
     }
 
-    /// Draws the mask with `fill(stream, threshold, scale, mask, first sample)` and multiplies, or copies x
-    /// through when nothing is dropped.
+    /// Draws the mask with `fill(stream, threshold, scale, out, factor, first sample)` and multiplies (or,
+    /// without `keepMask`, draws factor ⊙ mask straight into y), or copies x through when nothing is dropped.
     @inline(__always)
     private func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask maskBuffer: DropoutMask, count: Int,
-                       context: Context?, fill: (RandomStream, UInt32, Float, UnsafeMutablePointer<Float>, Int) -> Void) {
+                       context: Context?, keepMask: Bool,
+                       fill: (RandomStream, UInt32, Float, UnsafeMutablePointer<Float>, UnsafePointer<Float>?, Int) -> Void) {
         guard let context, rate > 0 else {
             maskBuffer.applied = false
+            maskBuffer.kept = true
             if UnsafePointer(y) != x { y.update(from: x, count: count) }
             return
         }
         maskBuffer.applied = true
-        let mask = maskBuffer.values.reserve(count)
+        maskBuffer.kept = keepMask
         var stream = context.stream
         stream.site = site
-        fill(stream, RandomStream.maskThreshold(rate: rate), 1 / (1 - rate), mask, context.firstSample)
+        let threshold = RandomStream.maskThreshold(rate: rate), scale = 1 / (1 - rate)
+        guard keepMask else {
+            fill(stream, threshold, scale, y, x, context.firstSample)
+            return
+        }
+        let mask = maskBuffer.values.reserve(count)
+        fill(stream, threshold, scale, mask, nil, context.firstSample)
         for i in 0..<count { y[i] = x[i] * mask[i] }
     }
 }
@@ -73,12 +84,15 @@ public struct Dropout: Sendable {
 public final class DropoutMask {
     public let values = FloatBuffer()
     public internal(set) var applied = false
+    /// False after a forward that dropped without keeping its mask (`keepMask` false): no backward may follow.
+    public internal(set) var kept = true
     public init() {}
 
     /// dy ⊙ mask written into `buffer`, or dy itself when nothing was dropped (no pass at all): the backward
     /// of the dropout, which callers need not zero a gradient buffer for.
     public func applied(to dy: UnsafePointer<Float>, using buffer: FloatBuffer, count: Int) -> UnsafePointer<Float> {
         guard applied else { return dy }
+        precondition(kept, "dropout backward after a forward that kept no mask (a pass without backward)")
         let out = buffer.reserve(count), m = values.pointer
         for i in 0..<count { out[i] = dy[i] * m[i] }
         return UnsafePointer(out)
@@ -87,6 +101,7 @@ public final class DropoutMask {
     /// dy ⊙ mask in place (nothing when no mask was applied).
     public func apply(to dy: UnsafeMutablePointer<Float>, count: Int) {
         guard applied else { return }
+        precondition(kept, "dropout backward after a forward that kept no mask (a pass without backward)")
         let m = values.pointer
         for i in 0..<count { dy[i] *= m[i] }
     }

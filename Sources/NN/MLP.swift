@@ -55,9 +55,11 @@ public final class MLP {
     private func drop(_ dropout: Dropout, _ v: UnsafeMutablePointer<Float>, _ mask: DropoutMask, features: Int, positions: Int,
                       samples: Int, mode: ForwardMode) {
         if onColumns {
-            dropout.forward(columns: v, v, mask: mask, rows: features, samples: samples, width: positions / samples, context: mode.dropoutContext)
+            dropout.forward(columns: v, v, mask: mask, rows: features, samples: samples, width: positions / samples,
+                            context: mode.dropoutContext, keepMask: mode.needsBackward)
         } else {
-            dropout.forward(v, v, mask: mask, samples: samples, perSample: positions / samples * features, context: mode.dropoutContext)
+            dropout.forward(v, v, mask: mask, samples: samples, perSample: positions / samples * features,
+                            context: mode.dropoutContext, keepMask: mode.needsBackward)
         }
     }
 

@@ -156,4 +156,30 @@ final class ColumnLayoutTests: XCTestCase {
             XCTAssertEqual(y[(r * samples + s) * width + j], kept ? 1 / 0.6 : 0, "row \(r) sample \(s) column \(j)")
         } } }
     }
+
+    /// Without a kept mask (a pass with no backward) dropout multiplies as it draws: the same outputs, in both
+    /// layouts and in place, on rows whose lengths end inside a Philox group; a backward after it is refused.
+    func testDropoutWithoutKeptMaskGivesTheSameOutput() {
+        let dropout = Dropout(rate: 0.3, site: 4)
+        let rows = 3, samples = 5, width = 44, count = rows * samples * width
+        let context = Dropout.Context(seed: 9, step: 2, firstSample: 3)
+        let x = (0..<count).map { Float($0 % 17) - 8.5 }
+        for columns in [false, true] {
+            var kept = [Float](repeating: 0, count: count), inPlace = x
+            let withMask = DropoutMask(), withoutMask = DropoutMask()
+            func drop(_ source: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ mask: DropoutMask, keep: Bool) {
+                if columns {
+                    dropout.forward(columns: source, out, mask: mask, rows: rows, samples: samples, width: width, context: context, keepMask: keep)
+                } else {
+                    dropout.forward(source, out, mask: mask, samples: samples, perSample: rows * width, context: context, keepMask: keep)
+                }
+            }
+            drop(x, &kept, withMask, keep: true)
+            inPlace.withUnsafeMutableBufferPointer { drop($0.baseAddress!, $0.baseAddress!, withoutMask, keep: false) }
+            XCTAssertEqual(inPlace, kept, "columns \(columns)")
+            XCTAssertTrue(kept.contains(0) && kept.contains { $0 != 0 }, "columns \(columns)")
+            XCTAssertTrue(withMask.kept)
+            XCTAssertFalse(withoutMask.kept)
+        }
+    }
 }
