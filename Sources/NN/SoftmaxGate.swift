@@ -15,8 +15,9 @@ public struct SoftmaxGate: Sendable {
     /// `Reduce.max` / `Reduce.sum` (lane i mod 8, the lanes pairwise, then the tail) and with `VectorMath.exp`, so the
     /// bits are those of a plain loop over those helpers; the vectors spare the per-loop set-up that dominated the
     /// gates' short rows (8-32 patches).
+    /// With `residual`, y = residual + x ⊙ s (a residual connection after the gate, in the same pass).
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
-                        weights s: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
+                        weights s: UnsafeMutablePointer<Float>, adding residual: UnsafePointer<Float>? = nil, _ p: ParameterStore) {
         projection.forward(x, s, rows: rows, p)
         let d = features, chunks = d / 8, tail = chunks * 8
         for r in 0..<rows {
@@ -40,9 +41,14 @@ public struct SoftmaxGate: Sendable {
             for c in 0..<chunks {
                 let w = sv.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self) * scale
                 sv.storeBytes(of: w, toByteOffset: 32 * c, as: SIMD8<Float>.self)
-                yv.storeBytes(of: xv.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self) * w, toByteOffset: 32 * c, as: SIMD8<Float>.self)
+                let gated = xv.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self) * w
+                yv.storeBytes(of: residual.map { loadLanes($0 + r * d + 8 * c) + gated } ?? gated, toByteOffset: 32 * c, as: SIMD8<Float>.self)
             }
-            for f in tail..<d { sr[f] *= inv; yr[f] = xr[f] * sr[f] }
+            for f in tail..<d {
+                sr[f] *= inv
+                let gated = xr[f] * sr[f]
+                yr[f] = residual.map { $0[r * d + f] + gated } ?? gated
+            }
         }
     }
 

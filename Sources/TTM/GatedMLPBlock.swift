@@ -74,10 +74,15 @@ final class GatedMLPBlock {
             let s = gateWeights.reserve(count)
             if swap == nil { gate.forward(x, y, rows: positions, weights: s, p) } else { gate.forward(columns: x, y, count: positions, weights: s, p) }
         }
+        let out = output.reserve(count)
         switch (gate, gateFirst) {
         case (let gate?, true):
             gateForward(gate, input, mid)
             mlp.forward(mid, m, positions: positions, samples: batch, mode: mode, p)
+        case (let gate?, false) where swap == nil:  // out = h + gate(mid) in the gate's own pass
+            mlp.forward(input, mid, positions: positions, samples: batch, mode: mode, p)
+            gate.forward(mid, out, rows: positions, weights: gateWeights.reserve(count), adding: h, p)
+            return UnsafePointer(out)
         case (let gate?, false):
             mlp.forward(input, mid, positions: positions, samples: batch, mode: mode, p)
             gateForward(gate, mid, m)
@@ -85,7 +90,6 @@ final class GatedMLPBlock {
             mlp.forward(input, m, positions: positions, samples: batch, mode: mode, p)
         }
         // out = h + m, swapped back where the norm swapped, in one pass.
-        let out = output.reserve(count)
         if let swap {
             Permute.swapLeadingTwo(m, plus: h, out, first: swap.second, second: swap.first, width: count / (swap.first * swap.second))
         } else {

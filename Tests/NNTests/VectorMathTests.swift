@@ -42,7 +42,8 @@ final class VectorMathTests: XCTestCase {
         }
     }
 
-    /// The gate's forward (eight-lane chunks and a tail) gives the bits of a plain loop over Reduce and exp.
+    /// The gate's forward (eight-lane chunks and a tail) gives the bits of a plain loop over Reduce and exp, and
+    /// with a residual those of the residual added afterwards.
     func testSoftmaxGateMatchesAPlainLoop() {
         for width in [3, 5, 8, 13, 16, 24, 29, 48] {
             var layout = ParameterLayout()
@@ -51,8 +52,10 @@ final class VectorMathTests: XCTestCase {
             var generator = SplitMix64(seed: UInt64(width))
             for i in 0..<store.count { store.values[i] = 2 * generator.nextUnitFloat() - 1 }
             let rows = 5, x = (0..<(rows * width)).map { _ in 6 * generator.nextUnitFloat() - 3 }
-            var y = [Float](repeating: 0, count: rows * width), s = y
+            var y = [Float](repeating: 0, count: rows * width), s = y, withResidual = y
             gate.forward(x, &y, rows: rows, weights: &s, store)
+            let residual = x.map { $0 * 0.37 - 1 }
+            gate.forward(x, &withResidual, rows: rows, weights: &s, adding: residual, store)
             var logits = [Float](repeating: 0, count: rows * width)
             gate.projection.forward(x, &logits, rows: rows, store)
             for r in 0..<rows {
@@ -63,6 +66,7 @@ final class VectorMathTests: XCTestCase {
                 for f in 0..<width {
                     XCTAssertEqual(s[r * width + f].bitPattern, (e[f] * inv).bitPattern, "width \(width) row \(r) feature \(f)")
                     XCTAssertEqual(y[r * width + f].bitPattern, (x[r * width + f] * (e[f] * inv)).bitPattern)
+                    XCTAssertEqual(withResidual[r * width + f].bitPattern, (residual[r * width + f] + y[r * width + f]).bitPattern)
                 }
             }
         }
