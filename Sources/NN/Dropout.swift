@@ -27,15 +27,16 @@ public struct Dropout: Sendable {
 
     /// y = x ⊙ mask / (1 - rate) for `samples` samples of `perSample` elements; `mask` receives the scaled
     /// mask (0 or 1/(1-rate)) for backward. In inference (`context` nil) or at rate 0, y = x and the mask only
-    /// records that nothing was dropped (no ones are written: backward then passes dy through). `keepMask`
-    /// false (a pass that nothing will differentiate, e.g. a frozen backbone's) multiplies as the mask is drawn
-    /// and keeps no mask: the same y, one pass fewer.
+    /// records that nothing was dropped (no ones are written: backward then passes dy through). The mask is
+    /// applied as it is drawn; `keepMask` false (a pass that nothing will differentiate, e.g. a frozen
+    /// backbone's) keeps none.
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask maskBuffer: DropoutMask,
                         samples: Int, perSample: Int, context: Context?, keepMask: Bool = true) {
-        apply(x, y, mask: maskBuffer, count: samples * perSample, context: context, keepMask: keepMask) { stream, threshold, scale, out, factor, first in
+        apply(x, y, mask: maskBuffer, count: samples * perSample, context: context, keepMask: keepMask) { stream, threshold, scale, mask, first in
             for s in 0..<samples {
-                stream.fillMask(sample: first + s, count: perSample, threshold: threshold, scale: scale, into: out + s * perSample,
-                                times: factor.map { $0 + s * perSample })
+                let at = s * perSample
+                stream.fillMask(sample: first + s, count: perSample, threshold: threshold, scale: scale, into: mask.map { $0 + at },
+                                applyingTo: (x + at, y + at))
             }
         }
     }
@@ -44,20 +45,20 @@ public struct Dropout: Sendable {
     /// every row, and its element (r, j) is element r·width + j of its stream, as if it were stored [rows, width].
     public func forward(columns x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask maskBuffer: DropoutMask,
                         rows: Int, samples: Int, width: Int, context: Context?, keepMask: Bool = true) {
-        apply(x, y, mask: maskBuffer, count: rows * samples * width, context: context, keepMask: keepMask) { stream, threshold, scale, out, factor, first in
+        apply(x, y, mask: maskBuffer, count: rows * samples * width, context: context, keepMask: keepMask) { stream, threshold, scale, mask, first in
             for s in 0..<samples {
+                let at = s * width
                 stream.fillMask(sample: first + s, count: rows * width, rowLength: width, rowStride: samples * width,
-                                threshold: threshold, scale: scale, into: out + s * width, times: factor.map { $0 + s * width })
+                                threshold: threshold, scale: scale, into: mask.map { $0 + at }, applyingTo: (x + at, y + at))
             }
         }
     }
 
-    /// Draws the mask with `fill(stream, threshold, scale, out, factor, first sample)` and multiplies (or,
-    /// without `keepMask`, draws factor ⊙ mask straight into y), or copies x through when nothing is dropped.
+    /// Draws the mask and applies it in one pass with `fill(stream, threshold, scale, mask or nil, first sample)`,
+    /// keeping the mask only with `keepMask`; or copies x through when nothing is dropped.
     @inline(__always)
     private func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask maskBuffer: DropoutMask, count: Int,
-                       context: Context?, keepMask: Bool,
-                       fill: (RandomStream, UInt32, Float, UnsafeMutablePointer<Float>, UnsafePointer<Float>?, Int) -> Void) {
+                       context: Context?, keepMask: Bool, fill: (RandomStream, UInt32, Float, UnsafeMutablePointer<Float>?, Int) -> Void) {
         guard let context, rate > 0 else {
             maskBuffer.applied = false
             maskBuffer.kept = true
@@ -68,14 +69,8 @@ public struct Dropout: Sendable {
         maskBuffer.kept = keepMask
         var stream = context.stream
         stream.site = site
-        let threshold = RandomStream.maskThreshold(rate: rate), scale = 1 / (1 - rate)
-        guard keepMask else {
-            fill(stream, threshold, scale, y, x, context.firstSample)
-            return
-        }
-        let mask = maskBuffer.values.reserve(count)
-        fill(stream, threshold, scale, mask, nil, context.firstSample)
-        for i in 0..<count { y[i] = x[i] * mask[i] }
+        fill(stream, RandomStream.maskThreshold(rate: rate), 1 / (1 - rate), keepMask ? maskBuffer.values.reserve(count) : nil,
+             context.firstSample)
     }
 }
 

@@ -100,10 +100,12 @@ public struct RandomStream: Sendable, Hashable {
     /// The dropout mask of elements 0..<count of sample `sample`, 0 where `maskDraw` is below `threshold`, else
     /// `scale`: element e goes to out[(e / rowLength)·rowStride + e % rowLength], so a sample stored as rows
     /// of a wider matrix (the column layout) is filled in one pass, each Philox group drawn once. The keep/drop
-    /// choice is made in integer lanes (sign of the difference). With `factor`, out receives factor ⊙ mask
-    /// (factor indexed like out) instead: dropout applied with no mask kept, for a pass with no backward.
+    /// choice is made in integer lanes (sign of the difference). With `applyingTo`, the same pass also writes
+    /// data.y = data.x ⊙ mask (indexed like out; x may be y): dropout in one pass. `out` nil keeps no mask (a
+    /// pass with no backward).
     public func fillMask(sample: Int, count: Int, rowLength: Int? = nil, rowStride: Int = 0, threshold: UInt32, scale: Float,
-                         into out: UnsafeMutablePointer<Float>, times factor: UnsafePointer<Float>? = nil) {
+                         into out: UnsafeMutablePointer<Float>?,
+                         applyingTo data: (x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>)? = nil) {
         let limit = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: threshold))
         let scaleBits = SIMD8<Int32>(repeating: Int32(bitPattern: scale.bitPattern))
         let length = Swift.max(rowLength ?? count, 1)
@@ -117,12 +119,14 @@ public struct RandomStream: Sendable, Hashable {
                 let available = Swift.min(8, count - (row * length + column))
                 if available == 8 && column + 8 <= length {
                     let at = row * rowStride + column
-                    storeLanes(factor.map { loadLanes($0 + at) * mask } ?? mask, out + at)
+                    if let out { storeLanes(mask, out + at) }
+                    if let data { storeLanes(loadLanes(data.x + at) * mask, data.y + at) }
                     column += 8
                 } else {
                     for j in 0..<Swift.max(available, 0) {
                         let at = row * rowStride + column
-                        out[at] = factor.map { $0[at] * mask[j] } ?? mask[j]
+                        if let out { out[at] = mask[j] }
+                        if let data { data.y[at] = data.x[at] * mask[j] }
                         column += 1
                         if column == length { column = 0; row += 1 }
                     }

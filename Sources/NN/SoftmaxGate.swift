@@ -21,7 +21,7 @@ public struct SoftmaxGate: Sendable {
         projection.forward(x, s, rows: rows, p)
         let d = features, chunks = d / 8, tail = chunks * 8
         for r in 0..<rows {
-            let sr = s + r * d, xr = x + r * d, yr = y + r * d
+            let sr = s + r * d, xr = x + r * d, yr = y + r * d, hr = residual.map { $0 + r * d }
             let sv = UnsafeMutableRawPointer(sr), xv = UnsafeRawPointer(xr), yv = UnsafeMutableRawPointer(yr)
             var lanes = SIMD8<Float>(repeating: sr[0])
             for c in 0..<chunks { lanes = VectorMath.lanewiseMax(lanes, sv.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self)) }
@@ -42,12 +42,12 @@ public struct SoftmaxGate: Sendable {
                 let w = sv.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self) * scale
                 sv.storeBytes(of: w, toByteOffset: 32 * c, as: SIMD8<Float>.self)
                 let gated = xv.loadUnaligned(fromByteOffset: 32 * c, as: SIMD8<Float>.self) * w
-                yv.storeBytes(of: residual.map { loadLanes($0 + r * d + 8 * c) + gated } ?? gated, toByteOffset: 32 * c, as: SIMD8<Float>.self)
+                yv.storeBytes(of: hr.map { loadLanes($0 + 8 * c) + gated } ?? gated, toByteOffset: 32 * c, as: SIMD8<Float>.self)
             }
             for f in tail..<d {
                 sr[f] *= inv
                 let gated = xr[f] * sr[f]
-                yr[f] = residual.map { $0[r * d + f] + gated } ?? gated
+                yr[f] = hr.map { $0[f] + gated } ?? gated
             }
         }
     }

@@ -79,12 +79,12 @@ final class GatedMLPBlock {
         case (let gate?, true):
             gateForward(gate, input, mid)
             mlp.forward(mid, m, positions: positions, samples: batch, mode: mode, p)
-        case (let gate?, false) where swap == nil:  // out = h + gate(mid) in the gate's own pass
-            mlp.forward(input, mid, positions: positions, samples: batch, mode: mode, p)
-            gate.forward(mid, out, rows: positions, weights: gateWeights.reserve(count), adding: h, p)
-            return UnsafePointer(out)
         case (let gate?, false):
             mlp.forward(input, mid, positions: positions, samples: batch, mode: mode, p)
+            if swap == nil {  // out = h + gate(mid) in the gate's own pass
+                gate.forward(mid, out, rows: positions, weights: gateWeights.reserve(count), adding: h, p)
+                return UnsafePointer(out)
+            }
             gateForward(gate, mid, m)
         case (nil, _):
             mlp.forward(input, m, positions: positions, samples: batch, mode: mode, p)
