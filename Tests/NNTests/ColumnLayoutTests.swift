@@ -67,14 +67,41 @@ final class ColumnLayoutTests: XCTestCase {
         }
     }
 
-    /// 13 columns: one eight-lane chunk and a five-column tail.
+    /// Columns are independent, and the 32- and 8-column blocks and the one-column tail do the same operations
+    /// per column: 77 columns (two blocks of 32, one of 8, a tail of 5) give, column by column, the bits of the
+    /// gate run on that column alone. Forward and backward.
+    func testSoftmaxGateOnColumnsIsTheSameInEveryBlockWidth() {
+        var layout = ParameterLayout()
+        let k = 6, columns = 77
+        let gate = SoftmaxGate("gate", features: k, layout: &layout)
+        let store = ParameterStore(layout: layout)
+        randomize(store, seed: 41)
+        var g = Lcg(seed: 42)
+        let x = g.array(k * columns), dy = g.array(k * columns)
+        var y = [Float](repeating: 0, count: k * columns), s = y, dx = y
+        gate.forward(columns: x, &y, count: columns, weights: &s, store)
+        gate.backward(columns: dy, x: x, weights: s, dx: &dx, count: columns, scratch: FloatBuffer(), store, overwritingInput: true)
+        for column in 0..<columns {
+            let xc = (0..<k).map { x[$0 * columns + column] }, dyc = (0..<k).map { dy[$0 * columns + column] }
+            var yc = [Float](repeating: 0, count: k), sc = yc, dxc = yc
+            gate.forward(columns: xc, &yc, count: 1, weights: &sc, store)
+            gate.backward(columns: dyc, x: xc, weights: sc, dx: &dxc, count: 1, scratch: FloatBuffer(), store, overwritingInput: true)
+            for r in 0..<k {
+                XCTAssertEqual(y[r * columns + column].bitPattern, yc[r].bitPattern, "y, column \(column) row \(r)")
+                XCTAssertEqual(s[r * columns + column].bitPattern, sc[r].bitPattern, "s, column \(column) row \(r)")
+                XCTAssertEqual(dx[r * columns + column].bitPattern, dxc[r].bitPattern, "dx, column \(column) row \(r)")
+            }
+        }
+    }
+
+    /// 45 columns: one 32-column block, one eight-lane chunk and a five-column tail.
     func testSoftmaxGateOnColumns() {
         var layout = ParameterLayout()
         let gate = SoftmaxGate("gate", features: 5, layout: &layout)
         let store = ParameterStore(layout: layout)
         randomize(store, seed: 35)
         var g = Lcg(seed: 36)
-        let columns = 13, count = 5 * columns
+        let columns = 45, count = 5 * columns
         let y = FloatBuffer(capacity: count), s = FloatBuffer(capacity: count), scratch = FloatBuffer()
         var savedX: UnsafePointer<Float>!
         check.run("SoftmaxGate on columns", input: g.array(count), store: store, outputCount: count,
