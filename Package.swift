@@ -15,6 +15,15 @@ let vectorISA: [SwiftSetting] = ProcessInfo.processInfo.environment["TTM_PORTABL
 let vectorISA: [SwiftSetting] = []
 #endif
 
+// The elementwise loops (Kernels) are also compiled for x86-64-v4 with 512-bit vectors (KernelsAVX512); NN calls
+// that build where the CPU has AVX-512 (checked at run time by CPUFeatures) and gets the same bits, twice as many
+// lanes. LLVM keeps x86-64-v4 code to 256-bit vectors unless told to prefer 512.
+#if arch(x86_64)
+let wideISA: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v4", "-Xcc", "-mprefer-vector-width=512"])]
+#else
+let wideISA: [SwiftSetting] = []
+#endif
+
 // System libraries come from Debian's -dev packages (launch/setup.sh installs them); each is reached through a
 // system-library target that holds only a module map and a small shim header.
 let package = Package(
@@ -55,7 +64,12 @@ let package = Package(
         .target(name: "HDF5", dependencies: ["CHDF5"]),
         .target(name: "BLAS", dependencies: ["CBLAS"]),
         // Layers, the model contract (TrainableModel, Forecaster), losses, config-field reading.
-        .target(name: "NN", dependencies: ["BLAS"], swiftSettings: vectorISA),
+        .target(name: "NN", dependencies: ["BLAS", "Kernels", "KernelsAVX512", "CPUFeatures"], swiftSettings: vectorISA),
+        // Elementwise math and loops, inlined by their callers; the same loops compiled for AVX-512.
+        .target(name: "Kernels", swiftSettings: vectorISA),
+        .target(name: "KernelsAVX512", dependencies: ["Kernels"], swiftSettings: wideISA),
+        // One C function: whether the CPU (and OS) support AVX-512.
+        .target(name: "CPUFeatures"),
         // File formats: safetensors, .npy, atomic file and folder writes.
         .target(name: "Checkpoint"),
         .target(name: "Optimizers", dependencies: ["NN", "BLAS", "Checkpoint"], swiftSettings: vectorISA),
@@ -76,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "ttm",
             dependencies: [
-                "BLAS", "MPI", "NN", "TTM", "Flow", "Models", "Checkpoint", "Optimizers", "Corpus", "Training", "CZlib",
+                "BLAS", "MPI", "NN", "Kernels", "TTM", "Flow", "Models", "Checkpoint", "Optimizers", "Corpus", "Training", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -85,7 +99,7 @@ let package = Package(
         .testTarget(name: "BLASTests", dependencies: ["BLAS"]),
         // Test-only: counts heap allocations (replaces malloc in the test executable, see its source).
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
-        .testTarget(name: "NNTests", dependencies: ["NN", "TSMixer", "Flow", "Optimizers", "Checkpoint", "AllocationCounter"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Kernels", "KernelsAVX512", "TSMixer", "Flow", "Optimizers", "Checkpoint", "AllocationCounter"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "TTM", "TSMixer", "Flow", "Corpus", "CZlib", "NN", "Checkpoint", "Optimizers", "AllocationCounter"]),
         .testTarget(name: "CorpusTests", dependencies: ["Corpus", "HDF5", "CHDF5"]),

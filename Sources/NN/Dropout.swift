@@ -88,8 +88,8 @@ public final class DropoutMask {
     public func applied(to dy: UnsafePointer<Float>, using buffer: FloatBuffer, count: Int) -> UnsafePointer<Float> {
         guard applied else { return dy }
         precondition(kept, "dropout backward after a forward that kept no mask (a pass without backward)")
-        let out = buffer.reserve(count), m = values.pointer
-        for i in 0..<count { out[i] = dy[i] * m[i] }
+        let out = buffer.reserve(count)
+        ElementwiseLoops.multiply(dy, values.pointer, into: out, count: count)
         return UnsafePointer(out)
     }
 
@@ -97,7 +97,6 @@ public final class DropoutMask {
     public func apply(to dy: UnsafeMutablePointer<Float>, count: Int) {
         guard applied else { return }
         precondition(kept, "dropout backward after a forward that kept no mask (a pass without backward)")
-        let m = values.pointer
-        for i in 0..<count { dy[i] *= m[i] }
+        ElementwiseLoops.multiply(dy, values.pointer, into: dy, count: count)
     }
 }

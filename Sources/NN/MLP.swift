@@ -84,11 +84,9 @@ public final class MLP {
         // Through dropout 1 and the activation: dPre = dAct ⊙ mask1 ⊙ f'(pre).
         let dPre = gradPre.reserve(positions * h)
         if derivativeSaved, mask1.applied {  // one pass: (dAct ⊙ mask1) ⊙ f', in that order
-            let d = derivative.pointer, m = mask1.values.pointer
-            for i in 0..<(positions * h) { dPre[i] = dAct[i] * m[i] * d[i] }
+            ElementwiseLoops.multiply(dAct, mask1.values.pointer, derivative.pointer, into: dPre, count: positions * h)
         } else if derivativeSaved {
-            let d = derivative.pointer
-            for i in 0..<(positions * h) { dPre[i] = dAct[i] * d[i] }
+            ElementwiseLoops.multiply(dAct, derivative.pointer, into: dPre, count: positions * h)
         } else {  // after an inference forward (eval-mode gradients)
             mask1.apply(to: dAct, count: positions * h)
             dPre.update(repeating: 0, count: positions * h)

@@ -1,3 +1,4 @@
+import Kernels
 import Foundation
 /// Gated attention as in TSMixer/TTM: y = x ⊙ softmax(x Wᵀ + b) over the last dimension.
 public struct SoftmaxGate: Sendable {

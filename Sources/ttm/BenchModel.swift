@@ -72,6 +72,7 @@ struct BenchModel: ParsableCommand {
         let sample = "one window of \(n.contextLength) + \(n.predictionLength) steps x \(n.channels) channel(s)"
         if !json {
             print("OpenBLAS \(OpenBLAS.coreName) (\(OpenBLAS.kernelChoice)); \(engineThreads) engine thread(s) x \(OpenBLAS.threadCount) OpenBLAS thread(s); sgemm 3584x384x192 peak for them: \(String(format: "%.1f", peak)) GFLOP/s")
+            print("elementwise loops: \(ElementwiseLoops.description)")
             print("model: \(architecture.kind.rawValue), \(probe.store.count.grouped) parameters, batch \(batch); a sample is \(sample)")
             print("mode        samples/s   step ms   forward  backward  optimizer   in GEMM  outside GEMM  GFLOP/s  of peak")
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BLAS
 import Checkpoint
+import Kernels
 import NN
 
 #if canImport(Glibc)

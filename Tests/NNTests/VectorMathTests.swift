@@ -1,3 +1,4 @@
+import Kernels
 import Foundation
 @testable import NN
 import XCTest

@@ -1,0 +1,54 @@
+/// The elementwise loops that dominate a training step outside GEMM, written once as plain loops that the
+/// compiler vectorises. They are `@inlinable` so that each module that calls them compiles them for its own
+/// target: NN inlines them for x86-64-v3 (eight lanes), `KernelsAVX512` compiles the same loops for AVX-512
+/// (sixteen lanes). Every element goes through the same operations in the same order either way, so the two
+/// builds give the same bits (tested).
+public enum Elementwise {
+    /// y = x Φ(x), the exact GELU (torch.nn.GELU()): Φ(v) = (1 + erf(v/√2)) / 2.
+    @inlinable @inline(__always)
+    public static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] = x[i] * normalCDF(x[i]) }
+    }
+
+    /// y = x Φ(x) and derivative = Φ(x) + x φ(x), φ the standard normal density: the derivative reuses the Φ
+    /// that the forward computes, so a backward needs no second erf.
+    @inlinable @inline(__always)
+    public static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>,
+                            count: Int) {
+        for i in 0..<count {
+            let v = x[i], cdf = normalCDF(v)
+            y[i] = v * cdf
+            derivative[i] = cdf + v * normalDensity(v)
+        }
+    }
+
+    /// dx += dy · (Φ(x) + x φ(x)).
+    @inlinable @inline(__always)
+    public static func geluBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let v = x[i]
+            dx[i] += dy[i] * (normalCDF(v) + v * normalDensity(v))
+        }
+    }
+
+    /// out = a ⊙ b (out may be a or b).
+    @inlinable @inline(__always)
+    public static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { out[i] = a[i] * b[i] }
+    }
+
+    /// out = (a ⊙ b) ⊙ c, in that order (out may be any of them).
+    @inlinable @inline(__always)
+    public static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>,
+                                into out: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { out[i] = a[i] * b[i] * c[i] }
+    }
+
+    /// Φ(v) = (1 + erf(v/√2)) / 2, the standard normal distribution function.
+    @inlinable @inline(__always)
+    public static func normalCDF(_ v: Float) -> Float { 0.5 * (1 + VectorMath.erf(v * 0.707_106_781_186_547_5)) }
+
+    /// φ(v) = exp(-v²/2) / √(2π), the standard normal density.
+    @inlinable @inline(__always)
+    public static func normalDensity(_ v: Float) -> Float { 0.398_942_280_401_432_7 * VectorMath.exp(-0.5 * v * v) }
+}

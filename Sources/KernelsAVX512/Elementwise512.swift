@@ -1,0 +1,27 @@
+import Kernels
+
+/// `Elementwise`'s loops compiled for x86-64-v4 with 512-bit vectors (see Package.swift). Call them only where
+/// `CPUFeatures` reports AVX-512: NN's `ElementwiseLoops` chooses.
+public enum Elementwise512 {
+    public static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        Elementwise.gelu(x, y, count: count)
+    }
+
+    public static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>,
+                            count: Int) {
+        Elementwise.gelu(x, y, derivative: derivative, count: count)
+    }
+
+    public static func geluBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
+        Elementwise.geluBackward(dy: dy, x: x, dx: dx, count: count)
+    }
+
+    public static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+        Elementwise.multiply(a, b, into: out, count: count)
+    }
+
+    public static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>,
+                                into out: UnsafeMutablePointer<Float>, count: Int) {
+        Elementwise.multiply(a, b, c, into: out, count: count)
+    }
+}

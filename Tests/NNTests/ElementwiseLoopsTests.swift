@@ -1,0 +1,62 @@
+import CPUFeatures
+import Foundation
+import Kernels
+import KernelsAVX512
+@testable import NN
+import XCTest
+
+/// The AVX-512 build of the elementwise loops against the build this test module compiles itself (baseline
+/// x86-64, four lanes): the same bits for every element, specials included. On a CPU without AVX-512 the wide
+/// build cannot run; there the test checks that NN does not choose it.
+final class ElementwiseLoopsTests: XCTestCase {
+    /// The CPU's flags as the kernel reports them, to cross-check the CPUID reading.
+    private var cpuFlags: Set<Substring> {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+        return Set(line.split(separator: " "))
+    }
+
+    func testTheAVX512ChoiceFollowsTheCPU() {
+        let flags = cpuFlags
+        XCTAssertFalse(flags.isEmpty, "no flags line in /proc/cpuinfo")
+        let hasAVX512 = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy { flags.contains(Substring($0)) }
+        XCTAssertEqual(ttm_cpu_supports_avx512() != 0, hasAVX512)
+        let disabled = ProcessInfo.processInfo.environment["TTM_AVX512"] == "0"
+        XCTAssertEqual(ElementwiseLoops.usesAVX512, hasAVX512 && !disabled)
+    }
+
+    func testTheAVX512BuildGivesTheSameBits() throws {
+        guard ttm_cpu_supports_avx512() != 0 else {
+            XCTAssertFalse(ElementwiseLoops.usesAVX512, "the AVX-512 loops chosen on a CPU without AVX-512")
+            return
+        }
+        // A count that is no multiple of 16 or 8, so both builds run their remainder code too.
+        var g = Lcg(seed: 51)
+        var x = g.array(4_099, scale: 3)
+        x[0...6] = [0, -0.0, 1e-30, -1e-30, 9, -9, 88]
+        let a = g.array(x.count), b = g.array(x.count)
+        let n = x.count
+        func same(_ name: String, _ narrow: [Float], _ wide: [Float]) {
+            let differing = zip(narrow, wide).filter { $0.bitPattern != $1.bitPattern }.count
+            XCTAssertEqual(differing, 0, "\(name): \(differing) of \(n) elements differ")
+        }
+        var y1 = [Float](repeating: 0, count: n), y2 = y1, d1 = y1, d2 = y1
+        Elementwise.gelu(x, &y1, count: n)
+        Elementwise512.gelu(x, &y2, count: n)
+        same("gelu", y1, y2)
+        Elementwise.gelu(x, &y1, derivative: &d1, count: n)
+        Elementwise512.gelu(x, &y2, derivative: &d2, count: n)
+        same("gelu value", y1, y2)
+        same("gelu derivative", d1, d2)
+        var dx1 = a, dx2 = a
+        Elementwise.geluBackward(dy: b, x: x, dx: &dx1, count: n)
+        Elementwise512.geluBackward(dy: b, x: x, dx: &dx2, count: n)
+        same("gelu backward", dx1, dx2)
+        Elementwise.multiply(a, b, into: &y1, count: n)
+        Elementwise512.multiply(a, b, into: &y2, count: n)
+        same("a ⊙ b", y1, y2)
+        Elementwise.multiply(a, b, x, into: &y1, count: n)
+        Elementwise512.multiply(a, b, x, into: &y2, count: n)
+        same("(a ⊙ b) ⊙ c", y1, y2)
+    }
+}
