@@ -86,52 +86,81 @@ public enum SmallGEMM {
 
     /// C[m, n] += A[m, columns] · B[n, columns]ᵀ, C row-major with rows `ldc` apart: every element is a dot
     /// product of two long rows (the weight gradient of a layer on columns). Four rows of A against two of B
-    /// at a time: eight accumulators over the whole length, each loaded vector used two or four times.
+    /// at a time, eight vector accumulators, each loaded vector used two or four times. The rows are long (up
+    /// to 48 KB), so four rows of A go through the columns in chunks of 512 against every pair of B's rows,
+    /// the pairs' accumulators waiting in a stack buffer between chunks: the chunk of A stays in L1 and only B
+    /// streams from L2 (one pass over B per four rows of A, as before, but A's rows are no longer re-read for
+    /// every pair). Each lane still adds its products in column order, so the bits are those of one pass.
     public static func multiplyTransposed(m: Int, n: Int, columns: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
                                           c: UnsafeMutablePointer<Float>, ldc: Int) {
         let started = GEMMStatistics.start()
-        var r = 0
-        while r < m {
-            let rows = min(4, m - r)
-            var j = 0
-            while j < n {
-                if rows == 4 && j + 2 <= n {
-                    dots4x2(a + r * columns, b + j * columns, columns: columns, c + r * ldc + j, ldc: ldc)
-                    j += 2
-                } else {
-                    for i in 0..<rows { c[(r + i) * ldc + j] += Reduce.dot(a + (r + i) * columns, b + j * columns, count: columns) }
-                    j += 1
+        let whole = columns & ~7, chunk = 512
+        var accumulators = InlineArray<2048, Float>(repeating: 0)  // 32 pairs × 8 vectors × 8 lanes
+        var span = accumulators.mutableSpan
+        span.withUnsafeMutableBufferPointer { buffer in
+            let saved = buffer.baseAddress!
+            for r in stride(from: 0, to: m - 3, by: 4) {
+                let rowsA = a + r * columns
+                for firstPair in stride(from: 0, to: n / 2, by: 32) {  // as many pairs as the buffer holds
+                    let pairs = firstPair..<min(firstPair + 32, n / 2)
+                    saved.update(repeating: 0, count: pairs.count * 64)
+                    var t0 = 0
+                    while t0 < whole {
+                        let t1 = min(t0 + chunk, whole)
+                        for pair in pairs {
+                            accumulate4x2(rowsA, b + 2 * pair * columns, columns: columns, from: t0, to: t1, saved + (pair - firstPair) * 64)
+                        }
+                        t0 = t1
+                    }
+                    for pair in pairs {
+                        finish4x2(rowsA, b + 2 * pair * columns, columns: columns, from: whole, saved + (pair - firstPair) * 64,
+                                  c + r * ldc + 2 * pair, ldc: ldc)
+                    }
+                }
+                if n % 2 == 1 {  // B's last row
+                    for i in 0..<4 { c[(r + i) * ldc + n - 1] += Reduce.dot(rowsA + i * columns, b + (n - 1) * columns, count: columns) }
                 }
             }
-            r += rows
+        }
+        for r in (m / 4 * 4)..<m {  // A's rows past the last four
+            for j in 0..<n { c[r * ldc + j] += Reduce.dot(a + r * columns, b + j * columns, count: columns) }
         }
         GEMMStatistics.record(flops: 2 * m * n * columns, since: started)
     }
 
-    /// c[i·ldc + j] += ⟨row i of a, row j of b⟩ for i < 4, j < 2 (rows `columns` long and apart).
+    /// Eight vector accumulators at `saved` (lanes of rows i < 4 of a against rows j < 2 of b, in the order
+    /// i·2 + j) += the products of columns t0 ..< t1 (multiples of 8), lane by lane.
     @inline(__always)
-    private static func dots4x2(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, columns: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+    private static func accumulate4x2(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, columns: Int, from t0: Int, to t1: Int,
+                                      _ saved: UnsafeMutablePointer<Float>) {
         let a1 = a + columns, a2 = a1 + columns, a3 = a2 + columns, b1 = b + columns
-        var s00 = SIMD8<Float>(), s01 = SIMD8<Float>(), s10 = SIMD8<Float>(), s11 = SIMD8<Float>()
-        var s20 = SIMD8<Float>(), s21 = SIMD8<Float>(), s30 = SIMD8<Float>(), s31 = SIMD8<Float>()
-        var t = 0
-        while t + 8 <= columns {
+        var s00 = loadLanes(saved), s01 = loadLanes(saved + 8), s10 = loadLanes(saved + 16), s11 = loadLanes(saved + 24)
+        var s20 = loadLanes(saved + 32), s21 = loadLanes(saved + 40), s30 = loadLanes(saved + 48), s31 = loadLanes(saved + 56)
+        var t = t0
+        while t < t1 {
             let x0 = loadLanes(b + t), x1 = loadLanes(b1 + t)
             let y0 = loadLanes(a + t), y1 = loadLanes(a1 + t), y2 = loadLanes(a2 + t), y3 = loadLanes(a3 + t)
             s00 = s00.addingProduct(y0, x0); s01 = s01.addingProduct(y0, x1)
             s10 = s10.addingProduct(y1, x0); s11 = s11.addingProduct(y1, x1)
             s20 = s20.addingProduct(y2, x0); s21 = s21.addingProduct(y2, x1)
             s30 = s30.addingProduct(y3, x0); s31 = s31.addingProduct(y3, x1)
-            t += 8
+            t &+= 8
         }
-        @inline(__always) func finish(_ lanes: SIMD8<Float>, _ row: UnsafePointer<Float>, _ other: UnsafePointer<Float>) -> Float {
-            var total = Reduce.total(lanes)
-            for u in t..<columns { total = total.addingProduct(row[u], other[u]) }
-            return total
+        storeLanes(s00, saved); storeLanes(s01, saved + 8); storeLanes(s10, saved + 16); storeLanes(s11, saved + 24)
+        storeLanes(s20, saved + 32); storeLanes(s21, saved + 40); storeLanes(s30, saved + 48); storeLanes(s31, saved + 56)
+    }
+
+    /// c[i·ldc + j] += the lanes at `saved` summed pairwise, then the products of the columns from `tail` on.
+    @inline(__always)
+    private static func finish4x2(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, columns: Int, from tail: Int,
+                                  _ saved: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, ldc: Int) {
+        for i in 0..<4 {
+            for j in 0..<2 {
+                let row = a + i * columns, other = b + j * columns
+                var total = Reduce.total(loadLanes(saved + (i * 2 + j) * 8))
+                for u in tail..<columns { total = total.addingProduct(row[u], other[u]) }
+                c[i * ldc + j] += total
+            }
         }
-        c[0] += finish(s00, a, b); c[1] += finish(s01, a, b1)
-        c[ldc] += finish(s10, a1, b); c[ldc + 1] += finish(s11, a1, b1)
-        c[2 * ldc] += finish(s20, a2, b); c[2 * ldc + 1] += finish(s21, a2, b1)
-        c[3 * ldc] += finish(s30, a3, b); c[3 * ldc + 1] += finish(s31, a3, b1)
     }
 }

@@ -32,16 +32,31 @@ final class ColumnLayoutTests: XCTestCase {
         }
     }
 
-    /// m and n with remainders of the 4 × 2 blocks, columns with an 8-wide remainder.
+    /// m and n with remainders of the 4 × 2 blocks, columns with an 8-wide remainder, columns past one chunk
+    /// of 512, and n past the 32 pairs that one pass keeps accumulators for.
     func testMultiplyTransposedMatchesSGEMM() {
         var g = Lcg(seed: 32)
-        for (m, n, columns) in [(16, 8, 200), (7, 3, 45), (1, 1, 5), (5, 9, 64)] {
+        for (m, n, columns) in [(16, 8, 200), (7, 3, 45), (1, 1, 5), (5, 9, 64), (8, 6, 1_100), (4, 70, 40)] {
             let a = g.array(m * columns), b = g.array(n * columns), c0 = g.array(m * n)
             var expected = c0, actual = c0
             sgemm(.none, .transposed, m: m, n: n, k: columns, a: a, lda: columns, b: b, ldb: columns, beta: 1, c: &expected, ldc: n)
             SmallGEMM.multiplyTransposed(m: m, n: n, columns: columns, a: a, b: b, c: &actual, ldc: n)
             for i in 0..<(m * n) {
                 XCTAssertEqual(actual[i], expected[i], accuracy: 1e-4 * max(1, abs(expected[i])), "m \(m) n \(n) columns \(columns) element \(i)")
+            }
+            // Inside the 4 × 2 blocks, chunking keeps each lane's additions in column order: the bits of one pass
+            // of fused multiply-adds per lane, lanes summed pairwise, then the tail.
+            for i in 0..<(m / 4 * 4) {
+                for j in 0..<(n / 2 * 2) {
+                    let row = a[(i * columns)...], other = b[(j * columns)...], whole = columns / 8 * 8
+                    var lanes = [Float](repeating: 0, count: 8)
+                    for t in stride(from: 0, to: whole, by: 8) {
+                        for l in 0..<8 { lanes[l] = lanes[l].addingProduct(row[i * columns + t + l], other[j * columns + t + l]) }
+                    }
+                    var total = ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]))
+                    for u in whole..<columns { total = total.addingProduct(row[i * columns + u], other[j * columns + u]) }
+                    XCTAssertEqual(actual[i * n + j].bitPattern, (c0[i * n + j] + total).bitPattern, "m \(m) n \(n) columns \(columns) (\(i), \(j))")
+                }
             }
         }
     }
