@@ -18,54 +18,58 @@ public struct LayerNorm: Sendable {
         p.value(bias).update(repeating: 0, count: features)
     }
 
-    /// `normalized` receives x̂ [rows, features] and `inverseStd` 1/σ [rows] for backward. With `swapping`,
-    /// y, x̂ and 1/σ come out with the two leading axes of x exchanged (rows [first, second, …] to
-    /// [second, first, …]), which costs nothing here and spares the mixer after it a transpose.
+    /// `mean` and `inverseStd` receive μ and 1/σ [rows] for backward, which recomputes x̂ from x rather than
+    /// have the forward write it out (a pass over the activations fewer). With `swapping`, y, μ and 1/σ come
+    /// out with the two leading axes of x exchanged (rows [first, second, …] to [second, first, …]), which
+    /// costs nothing here and spares the mixer after it a transpose.
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
-                        normalized: UnsafeMutablePointer<Float>, inverseStd: UnsafeMutablePointer<Float>,
+                        mean: UnsafeMutablePointer<Float>, inverseStd: UnsafeMutablePointer<Float>,
                         swapping swap: LeadingSwap? = nil, _ p: ParameterStore) {
         let g = p.value(weight), b = p.value(bias)
         let d = Float(features)
         swap.forEachRow(rows) { r, target in
-            let xr = x + r * features, yr = y + target * features, nr = normalized + target * features
+            let xr = x + r * features, yr = y + target * features
             let mu = Reduce.sum(xr, count: features) / d
             let inv = 1 / (Reduce.sumOfSquares(xr, count: features, around: mu) / d + epsilon).squareRoot()
+            mean[target] = mu
             inverseStd[target] = inv
             // Whole groups of eight as vectors (the vectoriser's alias checks cost as much as a short row).
-            let mean = SIMD8(repeating: mu), scale = SIMD8(repeating: inv)
+            let center = SIMD8(repeating: mu), scale = SIMD8(repeating: inv)
             var f = 0
             while f &+ 8 <= features {
-                let n = (loadLanes(xr + f) - mean) * scale
-                storeLanes(n, nr + f)
+                let n = (loadLanes(xr + f) - center) * scale
                 storeLanes(loadLanes(g + f) * n + loadLanes(b + f), yr + f)
                 f &+= 8
             }
             while f < features {
                 let n = (xr[f] - mu) * inv
-                nr[f] = n
                 yr[f] = g[f] * n + b[f]
                 f &+= 1
             }
         }
     }
 
-    /// dγ += Σ_rows dy x̂;  dβ += Σ_rows dy;  dx += (1/σ)/D · (D dx̂ - Σ dx̂ - x̂ Σ dx̂ x̂) per row, dx̂ = γ dy.
-    /// With `swapping`, dy, x̂ and 1/σ are in the forward's swapped layout and dx in x's.
-    public func backward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int,
-                         normalized: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>, swapping swap: LeadingSwap? = nil,
-                         _ p: ParameterStore) {
+    /// dγ += Σ_rows dy x̂;  dβ += Σ_rows dy;  dx += (1/σ)/D · (D dx̂ - Σ dx̂ - x̂ Σ dx̂ x̂) per row, dx̂ = γ dy,
+    /// for the x of the forward that wrote `mean` and `inverseStd` (x̂ is recomputed from them, with the
+    /// forward's operations, so it has the forward's bits). With `swapping`, dy, μ and 1/σ are in the forward's
+    /// swapped layout and x and dx in x's. `scratch` holds one row of x̂.
+    public func backward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int, x: UnsafePointer<Float>,
+                         mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>, swapping swap: LeadingSwap? = nil,
+                         scratch: FloatBuffer, _ p: ParameterStore) {
         let g = p.value(weight)
         let dg = p.gradientIfNeeded(weight)
         let db = p.gradientIfNeeded(bias)
         let d = Float(features)
+        let nr = scratch.reserve(features)
         swap.forEachRow(rows) { r, source in
-            let dyr = dy + source * features, nr = normalized + source * features
+            let dyr = dy + source * features, xr = x + r * features, mu = mean[source], inv = inverseStd[source]
+            for f in 0..<features { nr[f] = (xr[f] - mu) * inv }
             if let dg { for f in 0..<features { dg[f] += dyr[f] * nr[f] } }
             if let db { for f in 0..<features { db[f] += dyr[f] } }
             guard let dx else { return }
             let sumD = Reduce.dot(dyr, g, count: features)                      // Σ dx̂ with dx̂ = γ dy
             let sumDX = Reduce.dot(dyr, g, nr, count: features)                 // Σ dx̂ x̂
-            let scale = inverseStd[source] / d
+            let scale = inv / d
             let dxr = dx + r * features
             for f in 0..<features {
                 dxr[f] += scale * (d * dyr[f] * g[f] - sumD - nr[f] * sumDX)

@@ -22,12 +22,14 @@ final class GatedMLPBlock {
     let gate: SoftmaxGate?
     let gateFirst: Bool
 
-    private let normOut = FloatBuffer(), normHat = FloatBuffer(), inverseStd = FloatBuffer()
+    private let normOut = FloatBuffer(), mean = FloatBuffer(), inverseStd = FloatBuffer()
     private let middle = FloatBuffer(), mixed = FloatBuffer(), gateWeights = FloatBuffer()
     private let output = FloatBuffer()
     private let gradMixed = FloatBuffer(), gradMiddle = FloatBuffer(), gradIn = FloatBuffer()
     private let scratch = FloatBuffer()
     private var shape = (batch: 0, channels: 0, patches: 0, width: 0)
+    /// The h of the last forward: the norm's backward recomputes x̂ from it.
+    private var lastInput: UnsafePointer<Float>?
 
     init(_ name: String, axis: Axis, width d: Int, mixedSize k: Int, expansion: Int, gated: Bool, gateFirst: Bool,
          dropout: Float, epsilon: Float, layout: inout ParameterLayout) {
@@ -67,8 +69,8 @@ final class GatedMLPBlock {
         shape = (batch, channels, patches, width)
         let count = self.count, rows = count / width, swap = self.swap
         let input = normOut.reserve(count)
-        norm.forward(h, input, rows: rows, normalized: normHat.reserve(count), inverseStd: inverseStd.reserve(rows),
-                     swapping: swap, p)
+        norm.forward(h, input, rows: rows, mean: mean.reserve(rows), inverseStd: inverseStd.reserve(rows), swapping: swap, p)
+        lastInput = h
         let m = mixed.reserve(count), mid = middle.reserve(count), positions = self.positions
         func gateForward(_ gate: SoftmaxGate, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
             let s = gateWeights.reserve(count)
@@ -98,7 +100,8 @@ final class GatedMLPBlock {
         return UnsafePointer(out)
     }
 
-    /// dh += ∂⟨dOut, out⟩/∂h for the h of the last forward; parameter gradients accumulate.
+    /// dh += ∂⟨dOut, out⟩/∂h for the h of the last forward, which must still hold what that forward read (the
+    /// norm recomputes x̂ from it); parameter gradients accumulate.
     func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
         let count = self.count, positions = self.positions, swap = self.swap
         // Gradient buffers with a single writer are written, not zeroed and accumulated into.
@@ -131,8 +134,9 @@ final class GatedMLPBlock {
         case (nil, _):
             mlp.backward(dy: dm, x: input, dx: dInput, positions: positions, p, overwritingInput: true)
         }
-        norm.backward(dy: dInput, dx: dh, rows: count / shape.width, normalized: normHat.pointer, inverseStd: inverseStd.pointer,
-                      swapping: swap, p)
+        guard let h = lastInput else { preconditionFailure("GatedMLPBlock.backward before a forward") }
+        norm.backward(dy: dInput, dx: dh, rows: count / shape.width, x: h, mean: mean.pointer, inverseStd: inverseStd.pointer,
+                      swapping: swap, scratch: scratch, p)
         addInPlace(dh, dOut, count: count)
     }
 }

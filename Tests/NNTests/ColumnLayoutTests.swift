@@ -147,19 +147,25 @@ final class ColumnLayoutTests: XCTestCase {
         randomize(store, seed: 39)
         var g = Lcg(seed: 40)
         let rows = 12, count = rows * 6, swap = LeadingSwap(first: 2, second: 3)
-        let y = FloatBuffer(capacity: count), n = FloatBuffer(capacity: count), inv = FloatBuffer(capacity: rows)
+        let y = FloatBuffer(capacity: count), mean = FloatBuffer(capacity: rows), inv = FloatBuffer(capacity: rows)
+        let scratch = FloatBuffer()
         let input = g.array(count)
+        var savedX: UnsafePointer<Float>!
         check.run("LayerNorm swapped", input: input, store: store, outputCount: count,
                   forward: { x in
-                      layer.forward(x, y.pointer, rows: rows, normalized: n.pointer, inverseStd: inv.pointer, swapping: swap, store)
+                      savedX = x
+                      layer.forward(x, y.pointer, rows: rows, mean: mean.pointer, inverseStd: inv.pointer, swapping: swap, store)
                       return UnsafePointer(y.pointer)
                   },
-                  backward: { dy, dx in layer.backward(dy: dy, dx: dx, rows: rows, normalized: n.pointer, inverseStd: inv.pointer, swapping: swap, store) })
+                  backward: { dy, dx in
+                      layer.backward(dy: dy, dx: dx, rows: rows, x: savedX, mean: mean.pointer, inverseStd: inv.pointer, swapping: swap,
+                                     scratch: scratch, store)
+                  })
         // The swapped output is the plain output with its rows moved: row (a, b, t) to (b, a, t).
-        let plain = FloatBuffer(capacity: count), n2 = FloatBuffer(capacity: count), inv2 = FloatBuffer(capacity: rows)
+        let plain = FloatBuffer(capacity: count), mean2 = FloatBuffer(capacity: rows), inv2 = FloatBuffer(capacity: rows)
         input.withUnsafeBufferPointer { x in
-            layer.forward(x.baseAddress!, y.pointer, rows: rows, normalized: n.pointer, inverseStd: inv.pointer, swapping: swap, store)
-            layer.forward(x.baseAddress!, plain.pointer, rows: rows, normalized: n2.pointer, inverseStd: inv2.pointer, store)
+            layer.forward(x.baseAddress!, y.pointer, rows: rows, mean: mean.pointer, inverseStd: inv.pointer, swapping: swap, store)
+            layer.forward(x.baseAddress!, plain.pointer, rows: rows, mean: mean2.pointer, inverseStd: inv2.pointer, store)
         }
         for a in 0..<2 { for b in 0..<3 { for t in 0..<2 { for f in 0..<6 {
             XCTAssertEqual(y.pointer[((b * 2 + a) * 2 + t) * 6 + f], plain.pointer[((a * 3 + b) * 2 + t) * 6 + f])

@@ -27,10 +27,17 @@ final class LayerGradientTests: XCTestCase {
         randomize(store, seed: 3)
         var g = Lcg(seed: 4)
         let rows = 3
-        let y = FloatBuffer(capacity: 18), n = FloatBuffer(capacity: 18), inv = FloatBuffer(capacity: 3)
+        let y = FloatBuffer(capacity: 18), mean = FloatBuffer(capacity: 3), inv = FloatBuffer(capacity: 3), scratch = FloatBuffer()
+        var savedX: UnsafePointer<Float>!
         check.run("LayerNorm", input: g.array(18), store: store, outputCount: 18,
-                  forward: { x in layer.forward(x, y.pointer, rows: rows, normalized: n.pointer, inverseStd: inv.pointer, store); return UnsafePointer(y.pointer) },
-                  backward: { dy, dx in layer.backward(dy: dy, dx: dx, rows: rows, normalized: n.pointer, inverseStd: inv.pointer, store) })
+                  forward: { x in
+                      savedX = x
+                      layer.forward(x, y.pointer, rows: rows, mean: mean.pointer, inverseStd: inv.pointer, store)
+                      return UnsafePointer(y.pointer)
+                  },
+                  backward: { dy, dx in
+                      layer.backward(dy: dy, dx: dx, rows: rows, x: savedX, mean: mean.pointer, inverseStd: inv.pointer, scratch: scratch, store)
+                  })
     }
 
     func testBatchNormTrainingInferenceAndFrozen() {
