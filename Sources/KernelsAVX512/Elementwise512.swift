@@ -25,3 +25,13 @@ public enum Elementwise512 {
         Elementwise.multiply(a, b, c, into: out, count: count)
     }
 }
+
+/// `ColumnBlocks.multiply` with sixteen lanes (blocks of 64 columns), for NN's `SmallGEMM` on AVX-512 CPUs.
+public enum ColumnBlocks512 {
+    public static func multiply(m: Int, k: Int, columns: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
+                                b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
+                                accumulate: Bool) -> Int {
+        ColumnBlocks.multiply(m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
+                              accumulate: accumulate, lanes: SIMD16<Float>.self)
+    }
+}

@@ -1,11 +1,13 @@
 import BLAS
+import Kernels
+import KernelsAVX512
 
 /// GEMMs with one small operand and long rows, for the layers that mix along a short axis (TTM's patch and
 /// channel mixers: 8-64 patches or channels, thousands of columns): the small matrix is read element by element
-/// and broadcast, and the long rows stream through eight-lane vectors, with no packing copy of the long operand
-/// and the bias folded in. Measured against OpenBLAS on the same layout (reference TTM, interleaved runs): a
-/// pretraining step 3-6% faster, inference about even. Both count their FLOPs and time in `GEMMStatistics`
-/// like `sgemm`.
+/// and broadcast, the long rows stream through eight-lane vectors (sixteen where the CPU has AVX-512, with the
+/// same bits: see Kernels' `ColumnBlocks`), and the bias is folded in. Measured against OpenBLAS on the same
+/// layout (reference TTM, interleaved runs): a pretraining step 3-6% faster, inference about even. Both count
+/// their FLOPs and time in `GEMMStatistics` like `sgemm`.
 public enum SmallGEMM {
     /// The largest small operand (elements) sent here rather than to sgemm: TTM's patch mixers reach 32 x 64.
     public static let maxSmallElements = 64 * 64
@@ -17,12 +19,12 @@ public enum SmallGEMM {
                                 b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>? = nil,
                                 accumulate: Bool = false) {
         let started = GEMMStatistics.start()
-        // Two output rows × 32 columns at a time: eight independent accumulators (enough to hide the FMA
-        // latency), each broadcast element of A used four times, each loaded vector of B twice. B's block of
-        // k rows × 32 columns is first copied to a contiguous buffer (8 KB for k ≤ 64): TTM's column counts are multiples
-        // of 1024, so B's rows lie a multiple of 4 KB apart and the block's k rows would all fall into the same
-        // few L1 sets, evicting each other before the next pair of output rows reads them again (measured: the
-        // copy makes these GEMMs 1.5-2x faster at those strides).
+        // Whole blocks of 32 columns (64 with AVX-512) in Kernels' `ColumnBlocks`; the remainders here.
+        var c0 = ElementwiseLoops.usesAVX512
+            ? ColumnBlocks512.multiply(m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
+                                       accumulate: accumulate)
+            : ColumnBlocks.multiply(m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
+                                    accumulate: accumulate, lanes: SIMD8<Float>.self)
         @inline(__always) func initial(_ out: UnsafeMutablePointer<Float>, _ r: Int) -> SIMD8<Float> {
             accumulate ? loadLanes(out) : SIMD8(repeating: bias?[r] ?? 0)
         }
@@ -32,43 +34,6 @@ public enum SmallGEMM {
             var acc = initial(out, r)
             for i in 0..<k { acc = acc.addingProduct(SIMD8(repeating: a[r &* aRow &+ i &* aColumn]), loadLanes(b + (i &* columns &+ c0))) }
             storeLanes(acc, out)
-        }
-        // The copy of B's block lives on the stack; B with more than 64 rows (never in TTM) is read in place.
-        var packed = InlineArray<2048, Float>(repeating: 0)
-        let packs = k <= 64 && m > 2
-        var c0 = 0
-        var packedSpan = packed.mutableSpan
-        packedSpan.withUnsafeMutableBufferPointer { packed in
-            let block = packed.baseAddress!
-            while c0 &+ 32 <= columns {
-                if packs {
-                    for i in 0..<k {
-                        let from = b + (i &* columns &+ c0), to = block + i &* 32
-                        storeLanes(loadLanes(from), to); storeLanes(loadLanes(from + 8), to + 8)
-                        storeLanes(loadLanes(from + 16), to + 16); storeLanes(loadLanes(from + 24), to + 24)
-                    }
-                }
-                let source = packs ? UnsafePointer(block) : b + c0, sourceStride = packs ? 32 : columns
-                var r = 0
-                while r &+ 2 <= m {
-                    let out0 = c + (r &* columns &+ c0), out1 = out0 + columns
-                    var x0 = initial(out0, r), x1 = initial(out0 + 8, r), x2 = initial(out0 + 16, r), x3 = initial(out0 + 24, r)
-                    var y0 = initial(out1, r &+ 1), y1 = initial(out1 + 8, r &+ 1), y2 = initial(out1 + 16, r &+ 1), y3 = initial(out1 + 24, r &+ 1)
-                    var a0 = a + r &* aRow, a1 = a0 + aRow, row = source
-                    for _ in 0..<k {
-                        let v0 = loadLanes(row), v1 = loadLanes(row + 8), v2 = loadLanes(row + 16), v3 = loadLanes(row + 24)
-                        let w0 = SIMD8<Float>(repeating: a0.pointee), w1 = SIMD8<Float>(repeating: a1.pointee)
-                        x0 = x0.addingProduct(w0, v0); x1 = x1.addingProduct(w0, v1); x2 = x2.addingProduct(w0, v2); x3 = x3.addingProduct(w0, v3)
-                        y0 = y0.addingProduct(w1, v0); y1 = y1.addingProduct(w1, v1); y2 = y2.addingProduct(w1, v2); y3 = y3.addingProduct(w1, v3)
-                        a0 += aColumn; a1 += aColumn; row += sourceStride
-                    }
-                    storeLanes(x0, out0); storeLanes(x1, out0 + 8); storeLanes(x2, out0 + 16); storeLanes(x3, out0 + 24)
-                    storeLanes(y0, out1); storeLanes(y1, out1 + 8); storeLanes(y2, out1 + 16); storeLanes(y3, out1 + 24)
-                    r &+= 2
-                }
-                if r < m { for block in 0..<4 { eightColumns(r, c0 &+ 8 &* block) } }  // the last row of an odd m
-                c0 &+= 32
-            }
         }
         while c0 &+ 8 <= columns {
             for r in 0..<m { eightColumns(r, c0) }

@@ -59,4 +59,34 @@ final class ElementwiseLoopsTests: XCTestCase {
         Elementwise512.multiply(a, b, x, into: &y2, count: n)
         same("(a ⊙ b) ⊙ c", y1, y2)
     }
+
+    /// SmallGEMM's blocked core with sixteen lanes (AVX-512) against eight (this module's build): the same bits
+    /// on the columns both cover, with an odd m, with the bias and accumulating, and with B past 64 rows (read
+    /// in place, not copied).
+    func testColumnBlocksGiveTheSameBitsInBothWidths() {
+        guard ttm_cpu_supports_avx512() != 0 else {
+            XCTAssertFalse(ElementwiseLoops.usesAVX512, "the AVX-512 loops chosen on a CPU without AVX-512")
+            return
+        }
+        var g = Lcg(seed: 52)
+        for (m, k) in [(16, 8), (7, 32), (3, 70)] {
+            let columns = 64 * 3 + 40
+            let a = g.array(m * k), b = g.array(k * columns), bias = g.array(m), start = g.array(m * columns)
+            for accumulate in [false, true] {
+                var narrow = start, wide = start
+                let narrowEnd = ColumnBlocks.multiply(m: m, k: k, columns: columns, a: a, aRow: k, aColumn: 1, b: b, c: &narrow,
+                                                      bias: bias, accumulate: accumulate, lanes: SIMD8<Float>.self)
+                let wideEnd = ColumnBlocks512.multiply(m: m, k: k, columns: columns, a: a, aRow: k, aColumn: 1, b: b, c: &wide,
+                                                       bias: bias, accumulate: accumulate)
+                XCTAssertEqual(narrowEnd, 224)
+                XCTAssertEqual(wideEnd, 192)
+                for r in 0..<m {
+                    for j in 0..<wideEnd {
+                        XCTAssertEqual(wide[r * columns + j].bitPattern, narrow[r * columns + j].bitPattern,
+                                       "m \(m) k \(k) accumulate \(accumulate) (\(r), \(j))")
+                    }
+                }
+            }
+        }
+    }
 }
