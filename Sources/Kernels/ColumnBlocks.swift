@@ -3,14 +3,22 @@
 /// whole blocks of 4·width columns. Every output element is its initial value plus A's products added in
 /// order of k, one fused multiply-add each, whatever the width: the same bits.
 public enum ColumnBlocks {
-    /// Fills whole blocks of 4 · `Lanes.scalarCount` columns and returns the first column it left (the caller
-    /// does the rest). A's element (r, i) is at a[r·aRow + i·aColumn]; B and C are row-major, rows `columns`
+    /// Fills whole blocks of 32 columns and returns the first column it left (the caller does the rest).
+    /// A's element (r, i) is at a[r·aRow + i·aColumn]; B and C are row-major, rows `columns`
     /// apart. Two output rows × four vectors at a time: eight independent accumulators (enough to hide the FMA
     /// latency), each broadcast element of A used four times, each loaded vector of B twice. B's block of k
     /// rows is first copied to a contiguous buffer on the stack: TTM's column counts are multiples of 1024, so
     /// B's rows lie a multiple of 4 KB apart and the block's k rows would fall into the same few L1 sets,
     /// evicting each other before the next pair of output rows reads them (measured: 1.5-2x faster with the
     /// copy at those strides). B with more than 64 rows (never in TTM) is read in place.
+    public static func multiply(m: Int, k: Int, columns: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
+                                b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
+                                accumulate: Bool) -> Int {
+        multiply(m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
+                 accumulate: accumulate, lanes: SIMD8<Float>.self)
+    }
+
+    /// `multiply` at any vector width, for `KernelsAVX512` to instantiate with sixteen lanes.
     @inlinable @inline(__always)
     public static func multiply<Lanes: SIMD>(m: Int, k: Int, columns: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
                                              b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,

@@ -24,7 +24,7 @@ public enum SmallGEMM {
             ? ColumnBlocks512.multiply(m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
                                        accumulate: accumulate)
             : ColumnBlocks.multiply(m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
-                                    accumulate: accumulate, lanes: SIMD8<Float>.self)
+                                    accumulate: accumulate)
         @inline(__always) func initial(_ out: UnsafeMutablePointer<Float>, _ r: Int) -> SIMD8<Float> {
             accumulate ? loadLanes(out) : SIMD8(repeating: bias?[r] ?? 0)
         }

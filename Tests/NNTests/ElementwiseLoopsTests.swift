@@ -5,9 +5,9 @@ import KernelsAVX512
 @testable import NN
 import XCTest
 
-/// The AVX-512 build of the elementwise loops against the build this test module compiles itself (baseline
-/// x86-64, four lanes): the same bits for every element, specials included. On a CPU without AVX-512 the wide
-/// build cannot run; there the test checks that NN does not choose it.
+/// The AVX-512 build of the elementwise loops against a narrower one (Kernels' eight-lane build, or this test
+/// module's own baseline build where the optimiser inlines them): the same bits for every element, specials
+/// included. On a CPU without AVX-512 the wide build cannot run; there the test checks that NN does not choose it.
 final class ElementwiseLoopsTests: XCTestCase {
     /// The CPU's flags as the kernel reports them, to cross-check the CPUID reading.
     private var cpuFlags: Set<Substring> {
@@ -60,7 +60,7 @@ final class ElementwiseLoopsTests: XCTestCase {
         same("(a ⊙ b) ⊙ c", y1, y2)
     }
 
-    /// SmallGEMM's blocked core with sixteen lanes (AVX-512) against eight (this module's build): the same bits
+    /// SmallGEMM's blocked core with sixteen lanes (AVX-512) against eight: the same bits
     /// on the columns both cover, with an odd m, with the bias and accumulating, and with B past 64 rows (read
     /// in place, not copied).
     func testColumnBlocksGiveTheSameBitsInBothWidths() {
@@ -75,7 +75,7 @@ final class ElementwiseLoopsTests: XCTestCase {
             for accumulate in [false, true] {
                 var narrow = start, wide = start
                 let narrowEnd = ColumnBlocks.multiply(m: m, k: k, columns: columns, a: a, aRow: k, aColumn: 1, b: b, c: &narrow,
-                                                      bias: bias, accumulate: accumulate, lanes: SIMD8<Float>.self)
+                                                      bias: bias, accumulate: accumulate)
                 let wideEnd = ColumnBlocks512.multiply(m: m, k: k, columns: columns, a: a, aRow: k, aColumn: 1, b: b, c: &wide,
                                                        bias: bias, accumulate: accumulate)
                 XCTAssertEqual(narrowEnd, 224)
