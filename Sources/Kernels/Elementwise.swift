@@ -37,11 +37,19 @@ public enum Elementwise {
         for i in 0..<count { out[i] = a[i] * b[i] }
     }
 
-    /// out = (a ⊙ b) ⊙ c, in that order (out may be any of them).
+    /// out = a ⊙ mask, the dropout mask given by its keep flags: mask = `scale` where keep is 1, 0 where it
+    /// is 0 (the values a float mask held, so the same products). out may be a.
     @inlinable @inline(__always)
-    public static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>,
+    public static func multiply(_ a: UnsafePointer<Float>, keeping keep: UnsafePointer<UInt8>, scale: Float,
                                 into out: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { out[i] = a[i] * b[i] * c[i] }
+        for i in 0..<count { out[i] = a[i] * (keep[i] != 0 ? scale : 0) }
+    }
+
+    /// out = (a ⊙ mask) ⊙ c, in that order, the mask given by its keep flags as above (out may be a or c).
+    @inlinable @inline(__always)
+    public static func multiply(_ a: UnsafePointer<Float>, keeping keep: UnsafePointer<UInt8>, scale: Float, _ c: UnsafePointer<Float>,
+                                into out: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { out[i] = a[i] * (keep[i] != 0 ? scale : 0) * c[i] }
     }
 
     /// Φ(v) = (1 + erf(v/√2)) / 2, the standard normal distribution function.

@@ -20,9 +20,14 @@ public enum Elementwise512 {
         Elementwise.multiply(a, b, into: out, count: count)
     }
 
-    public static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>,
+    public static func multiply(_ a: UnsafePointer<Float>, keeping keep: UnsafePointer<UInt8>, scale: Float,
                                 into out: UnsafeMutablePointer<Float>, count: Int) {
-        Elementwise.multiply(a, b, c, into: out, count: count)
+        Elementwise.multiply(a, keeping: keep, scale: scale, into: out, count: count)
+    }
+
+    public static func multiply(_ a: UnsafePointer<Float>, keeping keep: UnsafePointer<UInt8>, scale: Float, _ c: UnsafePointer<Float>,
+                                into out: UnsafeMutablePointer<Float>, count: Int) {
+        Elementwise.multiply(a, keeping: keep, scale: scale, c, into: out, count: count)
     }
 }
 

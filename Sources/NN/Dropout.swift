@@ -25,8 +25,8 @@ public struct Dropout: Sendable {
         }
     }
 
-    /// y = x ⊙ mask / (1 - rate) for `samples` samples of `perSample` elements; `mask` receives the scaled
-    /// mask (0 or 1/(1-rate)) for backward. In inference (`context` nil) or at rate 0, y = x and the mask only
+    /// y = x ⊙ mask / (1 - rate) for `samples` samples of `perSample` elements; `mask` keeps which elements
+    /// were kept, and the scale 1/(1-rate), for backward. In inference (`context` nil) or at rate 0, y = x and the mask only
     /// records that nothing was dropped (no ones are written: backward then passes dy through). The mask is
     /// applied as it is drawn; `keepMask` false (a pass that nothing will differentiate, e.g. a frozen
     /// backbone's) keeps none.
@@ -58,7 +58,7 @@ public struct Dropout: Sendable {
     /// keeping the mask only with `keepMask`; or copies x through when nothing is dropped.
     @inline(__always)
     private func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask maskBuffer: DropoutMask, count: Int,
-                       context: Context?, keepMask: Bool, fill: (RandomStream, UInt32, Float, UnsafeMutablePointer<Float>?, Int) -> Void) {
+                       context: Context?, keepMask: Bool, fill: (RandomStream, UInt32, Float, UnsafeMutablePointer<UInt8>?, Int) -> Void) {
         guard let context, rate > 0 else {
             maskBuffer.applied = false
             maskBuffer.kept = true
@@ -67,9 +67,10 @@ public struct Dropout: Sendable {
         }
         maskBuffer.applied = true
         maskBuffer.kept = keepMask
+        maskBuffer.scale = 1 / (1 - rate)
         var stream = context.stream
         stream.site = site
-        fill(stream, RandomStream.maskThreshold(rate: rate), 1 / (1 - rate), keepMask ? maskBuffer.values.reserve(count) : nil,
+        fill(stream, RandomStream.maskThreshold(rate: rate), maskBuffer.scale, keepMask ? maskBuffer.reserve(count) : nil,
              context.firstSample)
     }
 }
@@ -77,11 +78,25 @@ public struct Dropout: Sendable {
 /// The mask of a dropout layer's last forward, kept for its backward: the scaled mask when one was drawn, or
 /// only the fact that nothing was dropped (inference, rate 0), which costs no pass over the activations.
 public final class DropoutMask {
-    public let values = FloatBuffer()
+    /// keep[i] is 1 where element i was kept (and scaled by `scale`), 0 where it was dropped.
+    public private(set) var keep = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+    private var keepCapacity = 1
+    public internal(set) var scale: Float = 1
     public internal(set) var applied = false
     /// False after a forward that dropped without keeping its mask (`keepMask` false): no backward may follow.
     public internal(set) var kept = true
     public init() {}
+
+    deinit { keep.deallocate() }
+
+    /// Room for `count` flags (allocating only to grow, so a fixed batch shape allocates in its first step).
+    func reserve(_ count: Int) -> UnsafeMutablePointer<UInt8> {
+        guard count > keepCapacity else { return keep }
+        keep.deallocate()
+        keep = .allocate(capacity: count)
+        keepCapacity = count
+        return keep
+    }
 
     /// dy ⊙ mask written into `buffer`, or dy itself when nothing was dropped (no pass at all): the backward
     /// of the dropout, which callers need not zero a gradient buffer for.
@@ -89,7 +104,7 @@ public final class DropoutMask {
         guard applied else { return dy }
         precondition(kept, "dropout backward after a forward that kept no mask (a pass without backward)")
         let out = buffer.reserve(count)
-        ElementwiseLoops.multiply(dy, values.pointer, into: out, count: count)
+        ElementwiseLoops.multiply(dy, keeping: keep, scale: scale, into: out, count: count)
         return UnsafePointer(out)
     }
 
@@ -97,6 +112,6 @@ public final class DropoutMask {
     public func apply(to dy: UnsafeMutablePointer<Float>, count: Int) {
         guard applied else { return }
         precondition(kept, "dropout backward after a forward that kept no mask (a pass without backward)")
-        ElementwiseLoops.multiply(dy, values.pointer, into: dy, count: count)
+        ElementwiseLoops.multiply(dy, keeping: keep, scale: scale, into: dy, count: count)
     }
 }

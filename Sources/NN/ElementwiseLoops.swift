@@ -42,12 +42,21 @@ public enum ElementwiseLoops {
         if usesAVX512 { Elementwise512.multiply(a, b, into: out, count: count) } else { Elementwise.multiply(a, b, into: out, count: count) }
     }
 
-    static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>,
+    static func multiply(_ a: UnsafePointer<Float>, keeping keep: UnsafePointer<UInt8>, scale: Float,
                          into out: UnsafeMutablePointer<Float>, count: Int) {
         if usesAVX512 {
-            Elementwise512.multiply(a, b, c, into: out, count: count)
+            Elementwise512.multiply(a, keeping: keep, scale: scale, into: out, count: count)
         } else {
-            Elementwise.multiply(a, b, c, into: out, count: count)
+            Elementwise.multiply(a, keeping: keep, scale: scale, into: out, count: count)
+        }
+    }
+
+    static func multiply(_ a: UnsafePointer<Float>, keeping keep: UnsafePointer<UInt8>, scale: Float, _ c: UnsafePointer<Float>,
+                         into out: UnsafeMutablePointer<Float>, count: Int) {
+        if usesAVX512 {
+            Elementwise512.multiply(a, keeping: keep, scale: scale, c, into: out, count: count)
+        } else {
+            Elementwise.multiply(a, keeping: keep, scale: scale, c, into: out, count: count)
         }
     }
 }

@@ -84,7 +84,7 @@ public final class MLP {
         // Through dropout 1 and the activation: dPre = dAct ⊙ mask1 ⊙ f'(pre).
         let dPre = gradPre.reserve(positions * h)
         if derivativeSaved, mask1.applied {  // one pass: (dAct ⊙ mask1) ⊙ f', in that order
-            ElementwiseLoops.multiply(dAct, mask1.values.pointer, derivative.pointer, into: dPre, count: positions * h)
+            ElementwiseLoops.multiply(dAct, keeping: mask1.keep, scale: mask1.scale, derivative.pointer, into: dPre, count: positions * h)
         } else if derivativeSaved {
             ElementwiseLoops.multiply(dAct, derivative.pointer, into: dPre, count: positions * h)
         } else {  // after an inference forward (eval-mode gradients)

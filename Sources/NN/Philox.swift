@@ -97,14 +97,16 @@ public struct RandomStream: Sendable, Hashable {
         return high ? block[word] >> 16 : block[word] & 0xFFFF
     }
 
-    /// The dropout mask of elements 0..<count of sample `sample`, 0 where `maskDraw` is below `threshold`, else
-    /// `scale`: element e goes to out[(e / rowLength)·rowStride + e % rowLength], so a sample stored as rows
-    /// of a wider matrix (the column layout) is filled in one pass, each Philox group drawn once. The keep/drop
-    /// choice is made in integer lanes (sign of the difference). With `applyingTo`, the same pass also writes
-    /// data.y = data.x ⊙ mask (indexed like out; x may be y): dropout in one pass. `out` nil keeps no mask (a
-    /// pass with no backward).
+    /// The dropout mask of elements 0..<count of sample `sample`: dropped where `maskDraw` is below `threshold`,
+    /// else kept and scaled by `scale`. `keep` receives 1 for a kept element and 0 for a dropped one, a byte
+    /// each (the mask's values are just 0 or `scale`: as floats it was four times the memory traffic, written
+    /// by every training forward and read by its backward); element e goes to keep[(e / rowLength)·rowStride +
+    /// e % rowLength], so a sample stored as rows of a wider matrix (the column layout) is filled in one pass,
+    /// each Philox group drawn once. The keep/drop choice is made in integer lanes (sign of the difference).
+    /// With `applyingTo`, the same pass also writes data.y = data.x ⊙ mask (indexed like keep; x may be y):
+    /// dropout in one pass. `keep` nil keeps no mask (a pass with no backward).
     public func fillMask(sample: Int, count: Int, rowLength: Int? = nil, rowStride: Int = 0, threshold: UInt32, scale: Float,
-                         into out: UnsafeMutablePointer<Float>?,
+                         into keep: UnsafeMutablePointer<UInt8>?,
                          applyingTo data: (x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>)? = nil) {
         let limit = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: threshold))
         let scaleBits = SIMD8<Int32>(repeating: Int32(bitPattern: scale.bitPattern))
@@ -116,16 +118,17 @@ public struct RandomStream: Sendable, Hashable {
             @inline(__always) func emit(_ draws: SIMD8<UInt32>) {
                 let dropped = (SIMD8<Int32>(truncatingIfNeeded: draws) &- limit) &>> 31   // all ones where below
                 let mask = unsafeBitCast(scaleBits & ~dropped, to: SIMD8<Float>.self)
+                let kept = SIMD8<UInt8>(truncatingIfNeeded: ~dropped & 1)
                 let available = Swift.min(8, count - (row * length + column))
                 if available == 8 && column + 8 <= length {
                     let at = row * rowStride + column
-                    if let out { storeLanes(mask, out + at) }
+                    if let keep { UnsafeMutableRawPointer(keep + at).storeBytes(of: kept, as: SIMD8<UInt8>.self) }
                     if let data { storeLanes(loadLanes(data.x + at) * mask, data.y + at) }
                     column += 8
                 } else {
                     for j in 0..<Swift.max(available, 0) {
                         let at = row * rowStride + column
-                        if let out { out[at] = mask[j] }
+                        if let keep { keep[at] = kept[j] }
                         if let data { data.y[at] = data.x[at] * mask[j] }
                         column += 1
                         if column == length { column = 0; row += 1 }

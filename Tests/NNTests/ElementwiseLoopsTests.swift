@@ -55,9 +55,15 @@ final class ElementwiseLoopsTests: XCTestCase {
         Elementwise.multiply(a, b, into: &y1, count: n)
         Elementwise512.multiply(a, b, into: &y2, count: n)
         same("a ⊙ b", y1, y2)
-        Elementwise.multiply(a, b, x, into: &y1, count: n)
-        Elementwise512.multiply(a, b, x, into: &y2, count: n)
-        same("(a ⊙ b) ⊙ c", y1, y2)
+        let keep = (0..<n).map { UInt8($0 % 5 == 0 ? 0 : 1) }
+        Elementwise.multiply(a, keeping: keep, scale: 1.25, into: &y1, count: n)
+        Elementwise512.multiply(a, keeping: keep, scale: 1.25, into: &y2, count: n)
+        same("a ⊙ mask", y1, y2)
+        XCTAssertEqual(y1[5], a[5] * 0)
+        XCTAssertEqual(y1[6], a[6] * 1.25)
+        Elementwise.multiply(a, keeping: keep, scale: 1.25, x, into: &y1, count: n)
+        Elementwise512.multiply(a, keeping: keep, scale: 1.25, x, into: &y2, count: n)
+        same("(a ⊙ mask) ⊙ c", y1, y2)
     }
 
     /// SmallGEMM's blocked core with sixteen lanes (AVX-512) against eight: the same bits

@@ -42,14 +42,21 @@ final class RandomAndDropoutTests: XCTestCase {
             let threshold = RandomStream.maskThreshold(rate: rate)
             XCTAssertEqual(Double(threshold) / 65_536, Double(rate), accuracy: 1.0 / 65_536)
             for count in [1, 7, 64, 101, 200] {
-                let out = FloatBuffer(capacity: count + 8)
-                out.pointer.update(repeating: -1, count: count + 8)
-                stream.fillMask(sample: 9, count: count, threshold: threshold, scale: 1 / (1 - rate), into: out.pointer)
-                for e in 0..<count {
-                    XCTAssertEqual(out.pointer[e], stream.maskDraw(sample: 9, element: e) >= threshold ? 1 / (1 - rate) : 0,
-                                   "rate \(rate), count \(count), element \(e)")
+                var keep = [UInt8](repeating: 7, count: count + 8)
+                let x = (0..<count).map { Float($0) - 3.5 }
+                var y = [Float](repeating: 0, count: count)
+                x.withUnsafeBufferPointer { x in
+                    y.withUnsafeMutableBufferPointer { y in
+                        stream.fillMask(sample: 9, count: count, threshold: threshold, scale: 1 / (1 - rate), into: &keep,
+                                        applyingTo: (x.baseAddress!, y.baseAddress!))
+                    }
                 }
-                XCTAssertEqual(out.pointer[count], -1, "nothing written past the end")
+                for e in 0..<count {
+                    let kept = stream.maskDraw(sample: 9, element: e) >= threshold
+                    XCTAssertEqual(keep[e], kept ? 1 : 0, "rate \(rate), count \(count), element \(e)")
+                    XCTAssertEqual(y[e], x[e] * (kept ? 1 / (1 - rate) : 0), "rate \(rate), count \(count), element \(e)")
+                }
+                XCTAssertEqual(keep[count], 7, "nothing written past the end")
             }
         }
     }
