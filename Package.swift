@@ -15,11 +15,13 @@ let vectorISA: [SwiftSetting] = ProcessInfo.processInfo.environment["TTM_PORTABL
 let vectorISA: [SwiftSetting] = []
 #endif
 
+// Kernels and KernelsAVX512 are optimised in debug builds too: their generic loops would otherwise run
+// unspecialised, a hundred times slower, and the debug test suite runs whole models through them.
+let alwaysOptimized: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 // The elementwise loops (Kernels) are also compiled for x86-64-v4 with 512-bit vectors (KernelsAVX512); NN calls
 // that build where the CPU has AVX-512 (checked at run time by CPUFeatures) and gets the same bits, twice as many
 // lanes. LLVM keeps x86-64-v4 code to 256-bit vectors unless told to prefer 512.
-let alwaysOptimized: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
-
 #if arch(x86_64)
 let wideISA: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v4", "-Xcc", "-mprefer-vector-width=512"])]
 #else
@@ -67,9 +69,7 @@ let package = Package(
         .target(name: "BLAS", dependencies: ["CBLAS"]),
         // Layers, the model contract (TrainableModel, Forecaster), losses, config-field reading.
         .target(name: "NN", dependencies: ["BLAS", "Kernels", "KernelsAVX512", "CPUFeatures"], swiftSettings: vectorISA),
-        // Elementwise math and loops, inlined by their callers; the same loops compiled for AVX-512.
-        // Optimised in debug builds too: their generic loops would otherwise run unspecialised, a hundred times
-        // slower, and the debug test suite runs whole models through them.
+        // Elementwise math, loops and the small-operand GEMM; the same loops compiled for AVX-512.
         .target(name: "Kernels", swiftSettings: vectorISA + alwaysOptimized),
         .target(name: "KernelsAVX512", dependencies: ["Kernels"], swiftSettings: wideISA + alwaysOptimized),
         // One C function: whether the CPU (and OS) support AVX-512.

@@ -1,37 +1,58 @@
-/// The blocked core of NN's `SmallGEMM.multiply`, written once for any vector width so that NN compiles it
-/// with eight lanes and `KernelsAVX512` with sixteen: C[m, columns] = A[m, k] · B[k, columns] + initial over
-/// whole blocks of 4·width columns. Every output element is its initial value plus A's products added in
-/// order of k, one fused multiply-add each, whatever the width: the same bits.
+/// NN's `SmallGEMM.multiply`, written once for any vector width so that Kernels builds it with eight lanes and
+/// `KernelsAVX512` with sixteen: C[m, columns] = A[m, k] · B[k, columns] + initial, where initial is C itself
+/// (`accumulate`), the per-row `bias`, or zero. A's element (r, i) is at a[r·aRow + i·aColumn]; B and C are
+/// row-major, rows `columns` apart. Every output element is its initial value plus A's products added in order
+/// of k, one fused multiply-add each, whatever the width or the block it falls in: the same bits.
 public enum ColumnBlocks {
-    /// Fills whole blocks of 32 columns and returns the first column it left (the caller does the rest).
-    /// A's element (r, i) is at a[r·aRow + i·aColumn]; B and C are row-major, rows `columns`
-    /// apart. Two output rows × four vectors at a time: eight independent accumulators (enough to hide the FMA
-    /// latency), each broadcast element of A used four times, each loaded vector of B twice. B's block of k
-    /// rows is first copied to a contiguous buffer on the stack: TTM's column counts are multiples of 1024, so
-    /// B's rows lie a multiple of 4 KB apart and the block's k rows would fall into the same few L1 sets,
-    /// evicting each other before the next pair of output rows reads them (measured: 1.5-2x faster with the
-    /// copy at those strides). B with more than 64 rows (never in TTM) is read in place.
-    public static func multiply(m: Int, k: Int, columns: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
-                                b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
-                                accumulate: Bool) -> Int {
-        multiply(m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
-                 accumulate: accumulate, lanes: SIMD8<Float>.self)
-    }
-
-    /// `multiply` at any vector width, for `KernelsAVX512` to instantiate with sixteen lanes.
+    /// Blocks of four vectors of `Lanes` (then, for a width past eight, blocks of four eight-lane vectors),
+    /// then one eight-lane vector per output row, then single columns.
     @inlinable @inline(__always)
     public static func multiply<Lanes: SIMD>(m: Int, k: Int, columns: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
                                              b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
-                                             accumulate: Bool, lanes: Lanes.Type) -> Int where Lanes.Scalar == Float {
+                                             accumulate: Bool, lanes: Lanes.Type) where Lanes.Scalar == Float {
+        var c0 = blocks(from: 0, m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
+                        accumulate: accumulate, lanes: Lanes.self)
+        if Lanes.scalarCount > 8 {
+            c0 = blocks(from: c0, m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
+                        accumulate: accumulate, lanes: SIMD8<Float>.self)
+        }
+        while c0 &+ 8 <= columns {
+            for r in 0..<m {
+                oneVector(r, c0, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
+                          accumulate: accumulate, lanes: SIMD8<Float>.self)
+            }
+            c0 &+= 8
+        }
+        for column in c0..<columns {
+            for r in 0..<m {
+                var acc = accumulate ? c[r &* columns &+ column] : bias?[r] ?? 0
+                for i in 0..<k { acc = acc.addingProduct(a[r &* aRow &+ i &* aColumn], b[i &* columns &+ column]) }
+                c[r &* columns &+ column] = acc
+            }
+        }
+    }
+
+    /// Whole blocks of four vectors of `Lanes` from column `start` on; returns the first column it left. Two
+    /// output rows × four vectors at a time: eight independent accumulators (enough to hide the FMA latency),
+    /// each broadcast element of A used four times, each loaded vector of B twice. B's block of k rows is first
+    /// copied to a contiguous buffer on the stack: TTM's column counts are multiples of 1024, so B's rows lie a
+    /// multiple of 4 KB apart and the block's k rows would fall into the same few L1 sets, evicting each other
+    /// before the next pair of output rows reads them (measured: 1.5-2x faster with the copy at those strides).
+    /// B with more than 64 rows (never in TTM) is read in place.
+    @inlinable @inline(__always)
+    static func blocks<Lanes: SIMD>(from start: Int, m: Int, k: Int, columns: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
+                                    b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
+                                    accumulate: Bool, lanes: Lanes.Type) -> Int where Lanes.Scalar == Float {
         let width = Lanes.scalarCount, block = 4 &* width
         @inline(__always) func load(_ p: UnsafePointer<Float>) -> Lanes { UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
         @inline(__always) func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self) }
         @inline(__always) func initial(_ out: UnsafeMutablePointer<Float>, _ r: Int) -> Lanes {
             accumulate ? load(out) : Lanes(repeating: bias?[r] ?? 0)
         }
+        guard start &+ block <= columns else { return start }
         var packed = InlineArray<4096, Float>(repeating: 0)  // 64 rows × 64 columns at most
         let packs = k <= 64 && m > 2
-        var c0 = 0
+        var c0 = start
         var packedSpan = packed.mutableSpan
         packedSpan.withUnsafeMutableBufferPointer { buffer in
             let copy = buffer.baseAddress!
@@ -63,19 +84,29 @@ public enum ColumnBlocks {
                     store(y0, out1); store(y1, out1 + width); store(y2, out1 + 2 &* width); store(y3, out1 + 3 &* width)
                     r &+= 2
                 }
-                if r < m {  // the last row of an odd m: one accumulator per vector
+                if r < m {  // the last row of an odd m
                     for v in 0..<4 {
-                        let out = c + (r &* columns &+ c0 &+ v &* width)
-                        var acc = initial(out, r)
-                        for i in 0..<k {
-                            acc = acc.addingProduct(Lanes(repeating: a[r &* aRow &+ i &* aColumn]), load(b + (i &* columns &+ c0 &+ v &* width)))
-                        }
-                        store(acc, out)
+                        oneVector(r, c0 &+ v &* width, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c,
+                                  bias: bias, accumulate: accumulate, lanes: Lanes.self)
                     }
                 }
                 c0 &+= block
             }
         }
         return c0
+    }
+
+    /// Output row r, one vector of columns from c0: a single accumulator (latency-bound; remainders only).
+    @inlinable @inline(__always)
+    static func oneVector<Lanes: SIMD>(_ r: Int, _ c0: Int, k: Int, columns: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
+                                       b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
+                                       accumulate: Bool, lanes: Lanes.Type) where Lanes.Scalar == Float {
+        let out = UnsafeMutableRawPointer(c + (r &* columns &+ c0))
+        var acc = accumulate ? out.loadUnaligned(as: Lanes.self) : Lanes(repeating: bias?[r] ?? 0)
+        for i in 0..<k {
+            acc = acc.addingProduct(Lanes(repeating: a[r &* aRow &+ i &* aColumn]),
+                                    UnsafeRawPointer(b + (i &* columns &+ c0)).loadUnaligned(as: Lanes.self))
+        }
+        out.storeBytes(of: acc, as: Lanes.self)
     }
 }

@@ -1,8 +1,7 @@
 /// The elementwise loops that dominate a training step outside GEMM, written once as plain loops that the
-/// compiler vectorises. They are `@inlinable` so that each module that calls them compiles them for its own
-/// target: NN inlines them for x86-64-v3 (eight lanes), `KernelsAVX512` compiles the same loops for AVX-512
-/// (sixteen lanes). Every element goes through the same operations in the same order either way, so the two
-/// builds give the same bits (tested).
+/// compiler vectorises. They are `@inlinable` so that `KernelsAVX512` can compile the same loops for AVX-512
+/// (sixteen lanes) beside this module's own build (eight lanes). Every element goes through the same
+/// operations in the same order either way, so the two builds give the same bits (tested).
 public enum Elementwise {
     /// y = x Φ(x), the exact GELU (torch.nn.GELU()): Φ(v) = (1 + erf(v/√2)) / 2.
     @inlinable @inline(__always)

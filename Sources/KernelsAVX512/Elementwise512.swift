@@ -1,8 +1,8 @@
 import Kernels
 
-/// `Elementwise`'s loops compiled for x86-64-v4 with 512-bit vectors (see Package.swift). Call them only where
-/// `CPUFeatures` reports AVX-512: NN's `ElementwiseLoops` chooses.
-public enum Elementwise512 {
+/// `Elementwise`'s loops and `ColumnBlocks` compiled for x86-64-v4 with 512-bit vectors (see Package.swift).
+/// Call them only where `CPUFeatures` reports AVX-512: NN's `ElementwiseLoops` chooses.
+public enum Elementwise512: VectorKernels {
     public static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         Elementwise.gelu(x, y, count: count)
     }
@@ -29,13 +29,9 @@ public enum Elementwise512 {
                                 into out: UnsafeMutablePointer<Float>, count: Int) {
         Elementwise.multiply(a, keeping: keep, scale: scale, c, into: out, count: count)
     }
-}
 
-/// `ColumnBlocks.multiply` with sixteen lanes (blocks of 64 columns), for NN's `SmallGEMM` on AVX-512 CPUs.
-public enum ColumnBlocks512 {
-    public static func multiply(m: Int, k: Int, columns: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
-                                b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?,
-                                accumulate: Bool) -> Int {
+    public static func smallGEMM(m: Int, k: Int, columns: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
+                                 b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, accumulate: Bool) {
         ColumnBlocks.multiply(m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
                               accumulate: accumulate, lanes: SIMD16<Float>.self)
     }

@@ -10,7 +10,7 @@ public enum Activation: String, Codable, Sendable {
             for i in 0..<count { y[i] = max(x[i], 0) }
         case .gelu:
             // Exact GELU: x Φ(x) = x/2 (1 + erf(x/√2)), as torch.nn.GELU() and granite-tsfm use.
-            ElementwiseLoops.gelu(x, y, count: count)
+            ElementwiseLoops.kernels.gelu(x, y, count: count)
         }
     }
 
@@ -21,7 +21,7 @@ public enum Activation: String, Codable, Sendable {
         case .relu:
             for i in 0..<count { y[i] = max(x[i], 0); derivative[i] = x[i] > 0 ? 1 : 0 }
         case .gelu:
-            ElementwiseLoops.gelu(x, y, derivative: derivative, count: count)
+            ElementwiseLoops.kernels.gelu(x, y, derivative: derivative, count: count)
         }
     }
 
@@ -32,7 +32,7 @@ public enum Activation: String, Codable, Sendable {
             for i in 0..<count where x[i] > 0 { dx[i] += dy[i] }
         case .gelu:
             // d/dx x Φ(x) = Φ(x) + x φ(x), φ the standard normal density.
-            ElementwiseLoops.geluBackward(dy: dy, x: x, dx: dx, count: count)
+            ElementwiseLoops.kernels.geluBackward(dy: dy, x: x, dx: dx, count: count)
         }
     }
 }

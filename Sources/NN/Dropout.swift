@@ -104,7 +104,7 @@ public final class DropoutMask {
         guard applied else { return dy }
         precondition(kept, "dropout backward after a forward that kept no mask (a pass without backward)")
         let out = buffer.reserve(count)
-        ElementwiseLoops.multiply(dy, keeping: keep, scale: scale, into: out, count: count)
+        ElementwiseLoops.kernels.multiply(dy, keeping: keep, scale: scale, into: out, count: count)
         return UnsafePointer(out)
     }
 
@@ -112,6 +112,6 @@ public final class DropoutMask {
     public func apply(to dy: UnsafeMutablePointer<Float>, count: Int) {
         guard applied else { return }
         precondition(kept, "dropout backward after a forward that kept no mask (a pass without backward)")
-        ElementwiseLoops.multiply(dy, keeping: keep, scale: scale, into: dy, count: count)
+        ElementwiseLoops.kernels.multiply(dy, keeping: keep, scale: scale, into: dy, count: count)
     }
 }

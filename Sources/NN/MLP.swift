@@ -84,9 +84,9 @@ public final class MLP {
         // Through dropout 1 and the activation: dPre = dAct ⊙ mask1 ⊙ f'(pre).
         let dPre = gradPre.reserve(positions * h)
         if derivativeSaved, mask1.applied {  // one pass: (dAct ⊙ mask1) ⊙ f', in that order
-            ElementwiseLoops.multiply(dAct, keeping: mask1.keep, scale: mask1.scale, derivative.pointer, into: dPre, count: positions * h)
+            ElementwiseLoops.kernels.multiply(dAct, keeping: mask1.keep, scale: mask1.scale, derivative.pointer, into: dPre, count: positions * h)
         } else if derivativeSaved {
-            ElementwiseLoops.multiply(dAct, derivative.pointer, into: dPre, count: positions * h)
+            ElementwiseLoops.kernels.multiply(dAct, derivative.pointer, into: dPre, count: positions * h)
         } else {  // after an inference forward (eval-mode gradients)
             mask1.apply(to: dAct, count: positions * h)
             dPre.update(repeating: 0, count: positions * h)

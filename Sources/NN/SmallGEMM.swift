@@ -1,6 +1,4 @@
 import BLAS
-import Kernels
-import KernelsAVX512
 
 /// GEMMs with one small operand and long rows, for the layers that mix along a short axis (TTM's patch and
 /// channel mixers: 8-64 patches or channels, thousands of columns): the small matrix is read element by element
@@ -19,33 +17,8 @@ public enum SmallGEMM {
                                 b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>? = nil,
                                 accumulate: Bool = false) {
         let started = GEMMStatistics.start()
-        // Whole blocks of 32 columns (64 with AVX-512) in Kernels' `ColumnBlocks`; the remainders here.
-        var c0 = ElementwiseLoops.usesAVX512
-            ? ColumnBlocks512.multiply(m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
-                                       accumulate: accumulate)
-            : ColumnBlocks.multiply(m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
-                                    accumulate: accumulate)
-        @inline(__always) func initial(_ out: UnsafeMutablePointer<Float>, _ r: Int) -> SIMD8<Float> {
-            accumulate ? loadLanes(out) : SIMD8(repeating: bias?[r] ?? 0)
-        }
-        /// Output row r, columns c0 ..< c0 + 8: one accumulator (latency-bound; for the remainders only).
-        @inline(__always) func eightColumns(_ r: Int, _ c0: Int) {
-            let out = c + (r &* columns &+ c0)
-            var acc = initial(out, r)
-            for i in 0..<k { acc = acc.addingProduct(SIMD8(repeating: a[r &* aRow &+ i &* aColumn]), loadLanes(b + (i &* columns &+ c0))) }
-            storeLanes(acc, out)
-        }
-        while c0 &+ 8 <= columns {
-            for r in 0..<m { eightColumns(r, c0) }
-            c0 &+= 8
-        }
-        for column in c0..<columns {
-            for r in 0..<m {
-                var acc = accumulate ? c[r &* columns &+ column] : bias?[r] ?? 0
-                for i in 0..<k { acc = acc.addingProduct(a[r &* aRow &+ i &* aColumn], b[i &* columns &+ column]) }
-                c[r &* columns &+ column] = acc
-            }
-        }
+        ElementwiseLoops.kernels.smallGEMM(m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
+                                           accumulate: accumulate)
         GEMMStatistics.record(flops: 2 * m * k * columns, since: started)
     }
 

@@ -1,0 +1,24 @@
+/// The loops that exist in two builds with the same bits: `Elementwise` here, compiled with the numeric
+/// modules' eight lanes, and `Elementwise512` in KernelsAVX512, the same loops at sixteen lanes. NN picks one
+/// build when it starts (`ElementwiseLoops.kernels`).
+public protocol VectorKernels {
+    static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int)
+    static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>, count: Int)
+    static func geluBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int)
+    static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int)
+    static func multiply(_ a: UnsafePointer<Float>, keeping keep: UnsafePointer<UInt8>, scale: Float,
+                         into out: UnsafeMutablePointer<Float>, count: Int)
+    static func multiply(_ a: UnsafePointer<Float>, keeping keep: UnsafePointer<UInt8>, scale: Float, _ c: UnsafePointer<Float>,
+                         into out: UnsafeMutablePointer<Float>, count: Int)
+    /// `ColumnBlocks.multiply` (NN's `SmallGEMM.multiply`).
+    static func smallGEMM(m: Int, k: Int, columns: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
+                          b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, accumulate: Bool)
+}
+
+extension Elementwise: VectorKernels {
+    public static func smallGEMM(m: Int, k: Int, columns: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
+                                 b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, accumulate: Bool) {
+        ColumnBlocks.multiply(m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
+                              accumulate: accumulate, lanes: SIMD8<Float>.self)
+    }
+}
