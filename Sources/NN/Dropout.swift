@@ -89,12 +89,9 @@ public final class DropoutMask {
 
     deinit { keep.deallocate() }
 
-    /// Room for `count` flags (allocating only to grow, so a fixed batch shape allocates in its first step).
+    /// Room for `count` flags.
     func reserve(_ count: Int) -> UnsafeMutablePointer<UInt8> {
-        guard count > keepCapacity else { return keep }
-        keep.deallocate()
-        keep = .allocate(capacity: count)
-        keepCapacity = count
+        grow(&keep, capacity: &keepCapacity, toHold: count)
         return keep
     }
 

@@ -15,12 +15,7 @@ public final class FloatBuffer {
     /// Makes room for `count` elements; the contents are unspecified after growing.
     @discardableResult
     public func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
-        if count > capacity {
-            pointer.deallocate()
-            capacity = count
-            pointer = .allocate(capacity: count)
-            pointer.initialize(repeating: 0, count: count)
-        }
+        grow(&pointer, capacity: &capacity, toHold: count)
         return pointer
     }
 
@@ -33,4 +28,15 @@ public final class FloatBuffer {
         precondition(count <= capacity)
         return Array(UnsafeBufferPointer(start: pointer, count: count))
     }
+}
+
+/// Replaces `pointer`'s block of `capacity` elements by a zeroed one of `count` when it holds fewer, so that
+/// a training loop with a fixed batch shape allocates in its first step only (FloatBuffer, the dropout masks).
+func grow<Element: BitwiseCopyable & ExpressibleByIntegerLiteral>(_ pointer: inout UnsafeMutablePointer<Element>, capacity: inout Int,
+                                                                  toHold count: Int) {
+    guard count > capacity else { return }
+    pointer.deallocate()
+    capacity = count
+    pointer = .allocate(capacity: count)
+    pointer.initialize(repeating: 0, count: count)
 }
