@@ -27,7 +27,22 @@ public struct LayerNorm: Sendable {
                         swapping swap: LeadingSwap? = nil, _ p: ParameterStore) {
         let g = p.value(weight), b = p.value(bias)
         let d = Float(features)
-        swap.forEachRow(rows) { r, target in
+        if features <= EightRows.widestForward {  // eight rows at a time, one per lane (LayerNormNarrowRows.swift)
+            let narrowRows = rows & ~7
+            var targets = SwapTargets(swap, rows: rows)
+            var values = InlineArray<32, SIMD8<Float>>(repeating: .zero)
+            var span = values.mutableSpan
+            span.withUnsafeMutableBufferPointer { values in
+                for r in stride(from: 0, to: narrowRows, by: 8) {
+                    forwardEightNarrowRows(x, y, from: r, to: targets.nextEight(), mean: mean, inverseStd: inverseStd, g: g, b: b,
+                                           values: values.baseAddress!)
+                }
+            }
+            for r in narrowRows..<rows { forwardRow(r, targets.next()) }
+        } else {
+            swap.forEachRow(rows, forwardRow)
+        }
+        @inline(__always) func forwardRow(_ r: Int, _ target: Int) {
             let xr = x + r * features, yr = y + target * features
             let mu = Reduce.sum(xr, count: features) / d
             let inv = 1 / (Reduce.sumOfSquares(xr, count: features, around: mu) / d + epsilon).squareRoot()
@@ -61,7 +76,22 @@ public struct LayerNorm: Sendable {
         let db = p.gradientIfNeeded(bias)
         let d = Float(features)
         let nr = scratch.reserve(features)
-        swap.forEachRow(rows) { r, source in
+        if features <= EightRows.widestBackward {  // eight rows at a time, one per lane (LayerNormNarrowRows.swift)
+            let narrowRows = rows & ~7
+            var targets = SwapTargets(swap, rows: rows)
+            var lanes = InlineArray<48, SIMD8<Float>>(repeating: .zero)
+            var span = lanes.mutableSpan
+            span.withUnsafeMutableBufferPointer { lanes in
+                for r in stride(from: 0, to: narrowRows, by: 8) {
+                    backwardEightNarrowRows(dy: dy, dx: dx, from: r, to: targets.nextEight(), x: x, mean: mean, inverseStd: inverseStd,
+                                            g: g, dg: dg, db: db, scratch: lanes.baseAddress!)
+                }
+            }
+            for r in narrowRows..<rows { backwardRow(r, targets.next()) }
+        } else {
+            swap.forEachRow(rows, backwardRow)
+        }
+        @inline(__always) func backwardRow(_ r: Int, _ source: Int) {
             let dyr = dy + source * features, xr = x + r * features, mu = mean[source], inv = inverseStd[source]
             for f in 0..<features { nr[f] = (xr[f] - mu) * inv }
             if let dg { for f in 0..<features { dg[f] += dyr[f] * nr[f] } }

@@ -76,10 +76,48 @@ extension Optional where Wrapped == LeadingSwap {
             }
         }
     }
+
+    /// The row that row `r` of `rows` moves to (what `forEachRow` passes with r).
+    func target(ofRow r: Int, rows: Int) -> Int {
+        guard let swap = self else { return r }
+        let inner = rows / (swap.first * swap.second), t = r % inner, ab = r / inner
+        return ((ab % swap.second) * swap.first + ab / swap.second) * inner + t
+    }
 }
 
 /// y = x + z (residual connection); its backward passes dy to both branches.
 @inline(__always)
 public func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
     for i in 0..<count { y[i] += x[i] }
+}
+
+/// The rows that rows 0, 1, 2, … move to under a swap (what `forEachRow` passes), one at a time and without a
+/// division per row, for loops that take rows in groups.
+struct SwapTargets {
+    private let first: Int, second: Int, inner: Int
+    private var a = 0, b = 0, t = 0
+
+    init(_ swap: LeadingSwap?, rows: Int) {
+        (first, second) = swap.map { ($0.first, $0.second) } ?? (1, 1)
+        inner = rows / (first * second)
+    }
+
+    /// The target of the next row.
+    @inline(__always)
+    mutating func next() -> Int {
+        let target = (b * first + a) * inner + t
+        t += 1
+        if t == inner {
+            t = 0
+            b += 1
+            if b == second { b = 0; a += 1 }
+        }
+        return target
+    }
+
+    /// The targets of the next eight rows.
+    @inline(__always)
+    mutating func nextEight() -> (Int, Int, Int, Int, Int, Int, Int, Int) {
+        (next(), next(), next(), next(), next(), next(), next(), next())
+    }
 }

@@ -15,13 +15,26 @@ public struct SoftmaxGate: Sendable {
     /// A row at a time, its whole multiples of 8 in eight-lane vectors and the rest one by one, in the order of
     /// `Reduce.max` / `Reduce.sum` (lane i mod 8, the lanes pairwise, then the tail) and with `VectorMath.exp`, so the
     /// bits are those of a plain loop over those helpers; the vectors spare the per-loop set-up that dominated the
-    /// gates' short rows (8-32 patches).
+    /// gates' short rows (8-32 patches). Rows of at most 15 features go eight at a time, one per lane, with the
+    /// same bits (SoftmaxGateNarrowRows.swift).
     /// With `residual`, y = residual + x ⊙ s (a residual connection after the gate, in the same pass).
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int,
                         weights s: UnsafeMutablePointer<Float>, adding residual: UnsafePointer<Float>? = nil, _ p: ParameterStore) {
         projection.forward(x, s, rows: rows, p)
         let d = features, chunks = d / 8, tail = chunks * 8
-        for r in 0..<rows {
+        var narrowRows = 0
+        if d <= EightRows.widestForward {
+            narrowRows = rows & ~7
+            var exps = InlineArray<16, SIMD8<Float>>(repeating: .zero)
+            var span = exps.mutableSpan
+            span.withUnsafeMutableBufferPointer { exps in
+                for r in stride(from: 0, to: narrowRows, by: 8) {
+                    Self.forwardEightNarrowRows(x + r * d, y + r * d, s + r * d, adding: residual.map { $0 + r * d }, features: d,
+                                                exps: exps.baseAddress!)
+                }
+            }
+        }
+        for r in narrowRows..<rows {
             let sr = s + r * d, xr = x + r * d, yr = y + r * d, hr = residual.map { $0 + r * d }
             let sv = UnsafeMutableRawPointer(sr), xv = UnsafeRawPointer(xr), yv = UnsafeMutableRawPointer(yr)
             var lanes = SIMD8<Float>(repeating: sr[0])
@@ -59,7 +72,20 @@ public struct SoftmaxGate: Sendable {
                          overwritingInput: Bool = false) {
         let d = features
         let dlogits = scratch.reserve(rows * d)
-        for r in 0..<rows {
+        var narrowRows = 0
+        if d <= EightRows.widestBackward {
+            narrowRows = rows & ~7
+            var lanes = InlineArray<64, SIMD8<Float>>(repeating: .zero)
+            var span = lanes.mutableSpan
+            span.withUnsafeMutableBufferPointer { lanes in
+                for r in stride(from: 0, to: narrowRows, by: 8) {
+                    Self.backwardEightNarrowRows(dy: dy + r * d, x: x + r * d, s: s + r * d, dlogits: dlogits + r * d,
+                                                 dx: dx.map { $0 + r * d }, overwritingInput: overwritingInput, features: d,
+                                                 scratch: lanes.baseAddress!)
+                }
+            }
+        }
+        for r in narrowRows..<rows {
             let sr = s + r * d, xr = x + r * d, dyr = dy + r * d, dl = dlogits + r * d
             for f in 0..<d { dl[f] = dyr[f] * xr[f] }        // dy ⊙ x, then ⟨dy ⊙ x, s⟩
             let dot = Reduce.dot(dl, sr, count: d)

@@ -20,16 +20,18 @@ final class LayerGradientTests: XCTestCase {
                   backward: { dy, dx in layer.backward(dy: dy, x: savedX, dx: dx, rows: rows, store) })
     }
 
+    /// 3 rows go one by one; 11 rows of 12 features eight at a time (one per lane) and then three by themselves.
     func testLayerNorm() {
+        for (width, rows) in [(6, 3), (12, 11)] {
         var layout = ParameterLayout()
-        let layer = LayerNorm("ln", features: 6, layout: &layout)
+        let layer = LayerNorm("ln", features: width, layout: &layout)
         let store = ParameterStore(layout: layout)
         randomize(store, seed: 3)
         var g = Lcg(seed: 4)
-        let rows = 3
-        let y = FloatBuffer(capacity: 18), mean = FloatBuffer(capacity: 3), inv = FloatBuffer(capacity: 3), scratch = FloatBuffer()
+        let count = rows * width
+        let y = FloatBuffer(capacity: count), mean = FloatBuffer(capacity: rows), inv = FloatBuffer(capacity: rows), scratch = FloatBuffer()
         var savedX: UnsafePointer<Float>!
-        check.run("LayerNorm", input: g.array(18), store: store, outputCount: 18,
+        check.run("LayerNorm\(width)x\(rows)", input: g.array(count), store: store, outputCount: count,
                   forward: { x in
                       savedX = x
                       layer.forward(x, y.pointer, rows: rows, mean: mean.pointer, inverseStd: inv.pointer, store)
@@ -38,6 +40,7 @@ final class LayerGradientTests: XCTestCase {
                   backward: { dy, dx in
                       layer.backward(dy: dy, dx: dx, rows: rows, x: savedX, mean: mean.pointer, inverseStd: inv.pointer, scratch: scratch, store)
                   })
+        }
     }
 
     func testBatchNormTrainingInferenceAndFrozen() {
@@ -79,18 +82,19 @@ final class LayerGradientTests: XCTestCase {
                   backward: { dy, dx in dx.update(from: mask.applied(to: dy, using: scratch, count: 30), count: 30) })
     }
 
-    /// Width 5 is all tail in the gate's forward, 16 all eight-lane chunks.
+    /// Width 5 is all tail in the gate's forward, 16 all eight-lane chunks; 5 and 12 over 9 rows also take the
+    /// narrow rows' eight-rows-at-a-time path (and one row by itself).
     func testSoftmaxGate() {
-        for (width, seed) in [(5, UInt64(9)), (16, 19)] {
+        for (width, rows, seed) in [(5, 3, UInt64(9)), (16, 3, 19), (5, 9, 29), (12, 9, 39)] {
             var layout = ParameterLayout()
             let gate = SoftmaxGate("gate", features: width, layout: &layout)
             let store = ParameterStore(layout: layout)
             randomize(store, seed: seed)
             var g = Lcg(seed: seed + 1)
-            let rows = 3, count = rows * width
+            let count = rows * width
             let y = FloatBuffer(capacity: count), s = FloatBuffer(capacity: count), scratch = FloatBuffer()
             var savedX: UnsafePointer<Float>!
-            check.run("SoftmaxGate\(width)", input: g.array(count), store: store, outputCount: count,
+            check.run("SoftmaxGate\(width)x\(rows)", input: g.array(count), store: store, outputCount: count,
                       forward: { x in savedX = x; gate.forward(x, y.pointer, rows: rows, weights: s.pointer, store); return UnsafePointer(y.pointer) },
                       backward: { dy, dx in gate.backward(dy: dy, x: savedX, weights: s.pointer, dx: dx, rows: rows, scratch: scratch, store) })
         }
