@@ -67,10 +67,12 @@ public struct LayerNorm: Sendable {
     /// dγ += Σ_rows dy x̂;  dβ += Σ_rows dy;  dx += (1/σ)/D · (D dx̂ - Σ dx̂ - x̂ Σ dx̂ x̂) per row, dx̂ = γ dy,
     /// for the x of the forward that wrote `mean` and `inverseStd` (x̂ is recomputed from them, with the
     /// forward's operations, so it has the forward's bits). With `swapping`, dy, μ and 1/σ are in the forward's
-    /// swapped layout and x and dx in x's. `scratch` holds one row of x̂.
+    /// swapped layout and x and dx in x's. `scratch` holds one row of x̂. With `residual` (x's layout), dx is
+    /// written, not added to: dx = (0 + the norm's gradient) + residual, the bits of adding the gradient to a
+    /// zeroed dx and the residual after it, without the zeroing pass and the second one.
     public func backward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, rows: Int, x: UnsafePointer<Float>,
                          mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>, swapping swap: LeadingSwap? = nil,
-                         scratch: FloatBuffer, _ p: ParameterStore) {
+                         residual: UnsafePointer<Float>? = nil, scratch: FloatBuffer, _ p: ParameterStore) {
         let g = p.value(weight)
         let dg = p.gradientIfNeeded(weight)
         let db = p.gradientIfNeeded(bias)
@@ -84,7 +86,7 @@ public struct LayerNorm: Sendable {
             span.withUnsafeMutableBufferPointer { lanes in
                 for r in stride(from: 0, to: narrowRows, by: 8) {
                     backwardEightNarrowRows(dy: dy, dx: dx, from: r, to: targets.nextEight(), x: x, mean: mean, inverseStd: inverseStd,
-                                            g: g, dg: dg, db: db, scratch: lanes.baseAddress!)
+                                            residual: residual, g: g, dg: dg, db: db, scratch: lanes.baseAddress!)
                 }
             }
             for r in narrowRows..<rows { backwardRow(r, targets.next()) }
@@ -101,8 +103,11 @@ public struct LayerNorm: Sendable {
             let sumDX = Reduce.dot(dyr, g, nr, count: features)                 // Σ dx̂ x̂
             let scale = inv / d
             let dxr = dx + r * features
-            for f in 0..<features {
-                dxr[f] += scale * (d * dyr[f] * g[f] - sumD - nr[f] * sumDX)
+            if let residual {
+                let rr = residual + r * features
+                for f in 0..<features { dxr[f] = (0 + scale * (d * dyr[f] * g[f] - sumD - nr[f] * sumDX)) + rr[f] }
+            } else {
+                for f in 0..<features { dxr[f] += scale * (d * dyr[f] * g[f] - sumD - nr[f] * sumDX) }
             }
         }
     }

@@ -32,7 +32,7 @@ extension LayerNorm {
     func backwardEightNarrowRows(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, from r: Int,
                                  to t: (Int, Int, Int, Int, Int, Int, Int, Int),
                                  x: UnsafePointer<Float>, mean: UnsafePointer<Float>, inverseStd: UnsafePointer<Float>,
-                                 g: UnsafePointer<Float>, dg: UnsafeMutablePointer<Float>?,
+                                 residual: UnsafePointer<Float>?, g: UnsafePointer<Float>, dg: UnsafeMutablePointer<Float>?,
                                  db: UnsafeMutablePointer<Float>?, scratch: UnsafeMutablePointer<SIMD8<Float>>) {
         let d = features, count = SIMD8(repeating: Float(d))
         let sources = EightRows(t, width: d), sourceRows = EightRows(t, width: 1), inputs = EightRows(first: r, width: d)
@@ -53,7 +53,7 @@ extension LayerNorm {
         let scale = inv / count
         for f in 0..<d {
             let step = scale * (count * gradients[f] * SIMD8(repeating: g[f]) - sumD - normalized[f] * sumDX)
-            inputs.scatter(inputs.gather(dx, f) + step, dx, f)
+            inputs.scatter(residual.map { (SIMD8() + step) + inputs.gather($0, f) } ?? inputs.gather(dx, f) + step, dx, f)
         }
     }
 

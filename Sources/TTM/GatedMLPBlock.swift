@@ -101,8 +101,9 @@ final class GatedMLPBlock {
     }
 
     /// dh += ∂⟨dOut, out⟩/∂h for the h of the last forward, which must still hold what that forward read (the
-    /// norm recomputes x̂ from it); parameter gradients accumulate.
-    func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
+    /// norm recomputes x̂ from it); dh = … with `overwriting` (the norm's backward then adds the residual's
+    /// gradient in its own pass). Parameter gradients accumulate.
+    func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, overwriting: Bool = false, _ p: ParameterStore) {
         let count = self.count, positions = self.positions, swap = self.swap
         // Gradient buffers with a single writer are written, not zeroed and accumulated into.
         // out = h + swap⁻¹(m) ⇒ dm = swap(dOut).
@@ -136,7 +137,7 @@ final class GatedMLPBlock {
         }
         guard let h = lastInput else { preconditionFailure("GatedMLPBlock.backward before a forward") }
         norm.backward(dy: dInput, dx: dh, rows: count / shape.width, x: h, mean: mean.pointer, inverseStd: inverseStd.pointer,
-                      swapping: swap, scratch: scratch, p)
-        addInPlace(dh, dOut, count: count)
+                      swapping: swap, residual: overwriting ? dOut : nil, scratch: scratch, p)
+        if !overwriting { addInPlace(dh, dOut, count: count) }
     }
 }

@@ -46,9 +46,11 @@ final class TTMMixerLayer {
         return x
     }
 
-    /// dh += the input gradient.
-    func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
-        chain.backward(layers: blocks.count, count: count, dy: dOut, dx: dh) { index, dy, dx in blocks[index].backward(dy, dh: dx!, p) }
+    /// dh += the input gradient (dh = … with `overwriting`).
+    func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, overwriting: Bool = false, _ p: ParameterStore) {
+        chain.backward(layers: blocks.count, count: count, dy: dOut, dx: dh, overwritingInput: overwriting) { index, dy, dx, overwriting in
+            blocks[index].backward(dy, dh: dx!, overwriting: overwriting, p)
+        }
     }
 }
 
@@ -67,7 +69,10 @@ final class TTMMixerStack {
         return x
     }
 
-    func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
-        chain.backward(layers: layers.count, count: count, dy: dOut, dx: dh) { index, dy, dx in layers[index].backward(dy, dh: dx!, p) }
+    /// dh += the input gradient (dh = … with `overwriting`).
+    func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, overwriting: Bool = false, _ p: ParameterStore) {
+        chain.backward(layers: layers.count, count: count, dy: dOut, dx: dh, overwritingInput: overwriting) { index, dy, dx, overwriting in
+            layers[index].backward(dy, dh: dx!, overwriting: overwriting, p)
+        }
     }
 }

@@ -168,8 +168,7 @@ public final class TTMModel {
         // (gradHead held dz, which is spent.)
         let dDecOut = headMask.applied(to: dHeadIn, using: gradHead, count: batch * C * N * Dd)
         let dDecIn = gradDecoderIn.reserve(batch * C * N * Dd)
-        dDecIn.update(repeating: 0, count: batch * C * N * Dd)
-        decoder.backward(dDecOut, dh: dDecIn, p)
+        decoder.backward(dDecOut, dh: dDecIn, overwriting: true, p)
 
         // The adapter belongs to the decoder: it trains in fine-tuning too, but then passes nothing down.
         let hidden = batch * C * N * D
@@ -184,8 +183,7 @@ public final class TTMModel {
         for index in stride(from: encoderGroups.count - 1, through: 0, by: -1) {
             let target = index == 0 ? gradEmbedded.reserve(hidden) : gradBackbone[spare].reserve(hidden)
             spare ^= 1
-            target.update(repeating: 0, count: hidden)
-            encoderGroups[index].backward(upstream, dh: target, p)
+            encoderGroups[index].backward(upstream, dh: target, overwriting: true, p)
             upstream = UnsafePointer(target)
         }
         guard let dPast else {

@@ -109,10 +109,11 @@ final class VectorMathTests: XCTestCase {
     }
 
     /// LayerNorm (rows of at most 15 features eight at a time, one per lane; the rest one by one) gives the bits
-    /// of a plain loop over Reduce, forward and backward, γ and β's gradients included, with rows swapped or not.
+    /// of a plain loop over Reduce, forward and backward, γ and β's gradients included, with rows swapped or not,
+    /// adding into dx or writing dx = (0 + gradient) + residual.
     func testLayerNormMatchesAPlainLoop() {
         for width in [3, 6, 8, 12, 15, 16] {
-            for swap in [nil, LeadingSwap(first: 5, second: 2)] {
+            for (swap, withResidual) in [(nil, false), (LeadingSwap(first: 5, second: 2), false), (nil, true), (LeadingSwap(first: 5, second: 2), true)] {
                 var layout = ParameterLayout()
                 let norm = LayerNorm("ln", features: width, layout: &layout)
                 let store = ParameterStore(layout: layout), reference = ParameterStore(layout: layout)
@@ -122,9 +123,11 @@ final class VectorMathTests: XCTestCase {
                 let x = (0..<count).map { _ in 4 * generator.nextUnitFloat() - 1 }
                 let dy = (0..<count).map { _ in 2 * generator.nextUnitFloat() - 1 }
                 let start = (0..<count).map { _ in generator.nextUnitFloat() - 0.5 }
+                let residual = withResidual ? (0..<count).map { _ in generator.nextUnitFloat() - 0.5 } : nil
                 var y = [Float](repeating: 0, count: count), mean = [Float](repeating: 0, count: rows), inverseStd = mean, dx = start
                 norm.forward(x, &y, rows: rows, mean: &mean, inverseStd: &inverseStd, swapping: swap, store)
-                norm.backward(dy: dy, dx: &dx, rows: rows, x: x, mean: mean, inverseStd: inverseStd, swapping: swap, scratch: FloatBuffer(), store)
+                norm.backward(dy: dy, dx: &dx, rows: rows, x: x, mean: mean, inverseStd: inverseStd, swapping: swap, residual: residual,
+                              scratch: FloatBuffer(), store)
                 let g = reference.value(norm.weight), b = reference.value(norm.bias)
                 let dg = reference.gradient(norm.weight), db = reference.gradient(norm.bias)
                 var expected = start
@@ -142,7 +145,10 @@ final class VectorMathTests: XCTestCase {
                     let scaled = (0..<width).map { gradient[$0] * g[$0] }
                     let sumD = scaled.withUnsafeBufferPointer { Reduce.sum($0.baseAddress!, count: width) }
                     let sumDX = scaled.withUnsafeBufferPointer { s in n.withUnsafeBufferPointer { Reduce.dot(s.baseAddress!, $0.baseAddress!, count: width) } }
-                    for f in 0..<width { expected[r * width + f] += inv / d * (d * gradient[f] * g[f] - sumD - n[f] * sumDX) }
+                    for f in 0..<width {
+                        let step = inv / d * (d * gradient[f] * g[f] - sumD - n[f] * sumDX), at = r * width + f
+                        expected[at] = residual.map { (0 + step) + $0[at] } ?? expected[at] + step
+                    }
                 }
                 for i in 0..<count { XCTAssertEqual(dx[i].bitPattern, expected[i].bitPattern, "width \(width) swapped \(swap != nil) element \(i)") }
                 for i in 0..<store.count { XCTAssertEqual(store.gradients[i].bitPattern, reference.gradients[i].bitPattern, "width \(width) parameter \(i)") }
