@@ -1,7 +1,7 @@
 /// The loops that exist in two builds with the same bits: `Elementwise` here, compiled with the numeric
 /// modules' eight lanes, and `Elementwise512` in KernelsAVX512, the same loops at sixteen lanes. NN picks one
-/// build when it starts (`ElementwiseLoops.kernels`).
-public protocol VectorKernels {
+/// build when it starts (`ElementwiseLoops.kernels`; SendableMetatype lets that choice be a global constant).
+public protocol VectorKernels: SendableMetatype {
     static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int)
     static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>, count: Int)
     static func geluBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int)
