@@ -188,21 +188,26 @@ final class ColumnLayoutTests: XCTestCase {
 
     /// Sample s's element (r, j) is element r·width + j of its stream, wherever the column layout puts it, and
     /// the mask does not depend on how the samples are split.
+    /// Widths that end inside a vector (6, 12, 13) take the staged path, over more than one chunk of 512
+    /// elements per sample; 40 the vector path.
     func testDropoutOnColumnsDrawsTheSampleStream() {
-        let dropout = Dropout(rate: 0.4, site: 7)
-        let rows = 3, samples = 4, width = 40, count = rows * samples * width
-        let context = Dropout.Context(seed: 12, step: 5, firstSample: 10)
-        let ones = [Float](repeating: 1, count: count)
-        var y = [Float](repeating: 0, count: count)
-        let mask = DropoutMask()
-        dropout.forward(columns: ones, &y, mask: mask, rows: rows, samples: samples, width: width, context: context)
-        var stream = context.stream
-        stream.site = 7
-        let threshold = RandomStream.maskThreshold(rate: 0.4)
-        for r in 0..<rows { for s in 0..<samples { for j in 0..<width {
-            let kept = stream.maskDraw(sample: 10 + s, element: r * width + j) >= threshold
-            XCTAssertEqual(y[(r * samples + s) * width + j], kept ? 1 / 0.6 : 0, "row \(r) sample \(s) column \(j)")
-        } } }
+        for (rows, width) in [(3, 40), (100, 6), (50, 12), (41, 13)] {
+            let dropout = Dropout(rate: 0.4, site: 7)
+            let samples = 4, count = rows * samples * width
+            let context = Dropout.Context(seed: 12, step: 5, firstSample: 10)
+            let ones = [Float](repeating: 1, count: count)
+            var y = [Float](repeating: 0, count: count)
+            let mask = DropoutMask()
+            dropout.forward(columns: ones, &y, mask: mask, rows: rows, samples: samples, width: width, context: context)
+            var stream = context.stream
+            stream.site = 7
+            let threshold = RandomStream.maskThreshold(rate: 0.4)
+            for r in 0..<rows { for s in 0..<samples { for j in 0..<width {
+                let kept = stream.maskDraw(sample: 10 + s, element: r * width + j) >= threshold, at = (r * samples + s) * width + j
+                XCTAssertEqual(y[at], kept ? 1 / 0.6 : 0, "width \(width) row \(r) sample \(s) column \(j)")
+                XCTAssertEqual(mask.keep[at], kept ? 1 : 0, "width \(width) row \(r) sample \(s) column \(j)")
+            } } }
+        }
     }
 
     /// Without a kept mask (a pass with no backward) dropout multiplies as it draws: the same outputs, in both
