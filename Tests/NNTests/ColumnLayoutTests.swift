@@ -85,9 +85,11 @@ final class ColumnLayoutTests: XCTestCase {
     /// Columns are independent, and the 32- and 8-column blocks and the one-column tail do the same operations
     /// per column: 77 columns (two blocks of 32, one of 8, a tail of 5) give, column by column, the bits of the
     /// gate run on that column alone. Forward and backward.
+    /// 2,085 columns: the backward's two whole chunks of 1,024 columns and a third of 37.
     func testSoftmaxGateOnColumnsIsTheSameInEveryBlockWidth() {
+        for columns in [77, 2_085] {
         var layout = ParameterLayout()
-        let k = 6, columns = 77
+        let k = 6
         let gate = SoftmaxGate("gate", features: k, layout: &layout)
         let store = ParameterStore(layout: layout)
         randomize(store, seed: 41)
@@ -106,6 +108,7 @@ final class ColumnLayoutTests: XCTestCase {
                 XCTAssertEqual(s[r * columns + column].bitPattern, sc[r].bitPattern, "s, column \(column) row \(r)")
                 XCTAssertEqual(dx[r * columns + column].bitPattern, dxc[r].bitPattern, "dx, column \(column) row \(r)")
             }
+        }
         }
     }
 
