@@ -68,20 +68,8 @@ extension Optional where Wrapped == LeadingSwap {
     /// Calls `body(row, the row it moves to)` for each of `rows` rows in order; nil moves nothing.
     @inline(__always)
     func forEachRow(_ rows: Int, _ body: (Int, Int) -> Void) {
-        let (first, second) = map { ($0.first, $0.second) } ?? (1, 1)
-        let inner = rows / (first * second)
-        for a in 0..<first {
-            for b in 0..<second {
-                for t in 0..<inner { body((a * second + b) * inner + t, (b * first + a) * inner + t) }
-            }
-        }
-    }
-
-    /// The row that row `r` of `rows` moves to (what `forEachRow` passes with r).
-    func target(ofRow r: Int, rows: Int) -> Int {
-        guard let swap = self else { return r }
-        let inner = rows / (swap.first * swap.second), t = r % inner, ab = r / inner
-        return ((ab % swap.second) * swap.first + ab / swap.second) * inner + t
+        var targets = SwapTargets(self, rows: rows)
+        for r in 0..<rows { body(r, targets.next()) }
     }
 }
 
@@ -91,8 +79,9 @@ public func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Floa
     for i in 0..<count { y[i] += x[i] }
 }
 
-/// The rows that rows 0, 1, 2, … move to under a swap (what `forEachRow` passes), one at a time and without a
-/// division per row, for loops that take rows in groups.
+/// The rows that rows 0, 1, 2, … move to under a swap: row (a, b, t) of [first, second, inner] goes to row
+/// (b, a, t) of [second, first, inner]. One at a time and without a division per row, for `forEachRow` and for
+/// loops that take rows in groups.
 struct SwapTargets {
     private let first: Int, second: Int, inner: Int
     private var a = 0, b = 0, t = 0

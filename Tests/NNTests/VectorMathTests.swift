@@ -133,7 +133,7 @@ final class VectorMathTests: XCTestCase {
                 var expected = start
                 let d = Float(width)
                 for r in 0..<rows {  // visit order r, as forEachRow
-                    let target = swap.target(ofRow: r, rows: rows)
+                    let target = swap.map { ((r / 3) % $0.second * $0.first + r / 3 / $0.second) * 3 + r % 3 } ?? r  // inner 3
                     let row = Array(x[(r * width)..<((r + 1) * width)]), gradient = Array(dy[(target * width)..<((target + 1) * width)])
                     let mu = row.withUnsafeBufferPointer { Reduce.sum($0.baseAddress!, count: width) } / d
                     let inv = 1 / (row.withUnsafeBufferPointer { Reduce.sumOfSquares($0.baseAddress!, count: width, around: mu) } / d + 1e-5).squareRoot()
