@@ -49,6 +49,19 @@ struct EightRows {
         return group + rest
     }
 
+    /// Calls `body(r, scratch)` for r = 0, 8, 16, … while eight rows remain, `scratch` holding 64 vectors on
+    /// the stack; returns how many rows it covered (the per-row code takes the rest).
+    @inline(__always)
+    static func forEachEight(_ rows: Int, _ body: (Int, UnsafeMutablePointer<SIMD8<Float>>) -> Void) -> Int {
+        let covered = rows & ~7
+        var scratch = InlineArray<64, SIMD8<Float>>(repeating: .zero)
+        var span = scratch.mutableSpan
+        span.withUnsafeMutableBufferPointer { buffer in
+            for r in stride(from: 0, to: covered, by: 8) { body(r, buffer.baseAddress!) }
+        }
+        return covered
+    }
+
     /// The widest rows a forward takes this path for: `rowSum` adds up one whole group of eight and a tail.
     static let widestForward = 15
     /// The widest rows a backward takes this path for. A backward gathers three or four inputs per feature and

@@ -27,21 +27,12 @@ public struct LayerNorm: Sendable {
                         swapping swap: LeadingSwap? = nil, _ p: ParameterStore) {
         let g = p.value(weight), b = p.value(bias)
         let d = Float(features)
-        if features <= EightRows.widestForward {  // eight rows at a time, one per lane (LayerNormNarrowRows.swift)
-            let narrowRows = rows & ~7
-            var targets = SwapTargets(swap, rows: rows)
-            var values = InlineArray<32, SIMD8<Float>>(repeating: .zero)
-            var span = values.mutableSpan
-            span.withUnsafeMutableBufferPointer { values in
-                for r in stride(from: 0, to: narrowRows, by: 8) {
-                    forwardEightNarrowRows(x, y, from: r, to: targets.nextEight(), mean: mean, inverseStd: inverseStd, g: g, b: b,
-                                           values: values.baseAddress!)
-                }
-            }
-            for r in narrowRows..<rows { forwardRow(r, targets.next()) }
-        } else {
-            swap.forEachRow(rows, forwardRow)
+        var targets = SwapTargets(swap, rows: rows)
+        let narrowRows = features > EightRows.widestForward ? 0 : EightRows.forEachEight(rows) { r, values in
+            // eight rows at a time, one per lane (LayerNormNarrowRows.swift)
+            forwardEightNarrowRows(x, y, from: r, to: targets.nextEight(), mean: mean, inverseStd: inverseStd, g: g, b: b, values: values)
         }
+        for r in narrowRows..<rows { forwardRow(r, targets.next()) }
         @inline(__always) func forwardRow(_ r: Int, _ target: Int) {
             let xr = x + r * features, yr = y + target * features
             let mu = Reduce.sum(xr, count: features) / d
@@ -78,21 +69,12 @@ public struct LayerNorm: Sendable {
         let db = p.gradientIfNeeded(bias)
         let d = Float(features)
         let nr = scratch.reserve(features)
-        if features <= EightRows.widestBackward {  // eight rows at a time, one per lane (LayerNormNarrowRows.swift)
-            let narrowRows = rows & ~7
-            var targets = SwapTargets(swap, rows: rows)
-            var lanes = InlineArray<48, SIMD8<Float>>(repeating: .zero)
-            var span = lanes.mutableSpan
-            span.withUnsafeMutableBufferPointer { lanes in
-                for r in stride(from: 0, to: narrowRows, by: 8) {
-                    backwardEightNarrowRows(dy: dy, dx: dx, from: r, to: targets.nextEight(), x: x, mean: mean, inverseStd: inverseStd,
-                                            residual: residual, g: g, dg: dg, db: db, scratch: lanes.baseAddress!)
-                }
-            }
-            for r in narrowRows..<rows { backwardRow(r, targets.next()) }
-        } else {
-            swap.forEachRow(rows, backwardRow)
+        var sources = SwapTargets(swap, rows: rows)
+        let narrowRows = features > EightRows.widestBackward ? 0 : EightRows.forEachEight(rows) { r, lanes in
+            backwardEightNarrowRows(dy: dy, dx: dx, from: r, to: sources.nextEight(), x: x, mean: mean, inverseStd: inverseStd,
+                                    residual: residual, g: g, dg: dg, db: db, scratch: lanes)
         }
+        for r in narrowRows..<rows { backwardRow(r, sources.next()) }
         @inline(__always) func backwardRow(_ r: Int, _ source: Int) {
             let dyr = dy + source * features, xr = x + r * features, mu = mean[source], inv = inverseStd[source]
             for f in 0..<features { nr[f] = (xr[f] - mu) * inv }

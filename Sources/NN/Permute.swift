@@ -64,24 +64,9 @@ public struct LeadingSwap: Sendable, Equatable {
     }
 }
 
-extension Optional where Wrapped == LeadingSwap {
-    /// Calls `body(row, the row it moves to)` for each of `rows` rows in order; nil moves nothing.
-    @inline(__always)
-    func forEachRow(_ rows: Int, _ body: (Int, Int) -> Void) {
-        var targets = SwapTargets(self, rows: rows)
-        for r in 0..<rows { body(r, targets.next()) }
-    }
-}
-
-/// y = x + z (residual connection); its backward passes dy to both branches.
-@inline(__always)
-public func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
-    for i in 0..<count { y[i] += x[i] }
-}
-
 /// The rows that rows 0, 1, 2, … move to under a swap: row (a, b, t) of [first, second, inner] goes to row
-/// (b, a, t) of [second, first, inner]. One at a time and without a division per row, for `forEachRow` and for
-/// loops that take rows in groups.
+/// (b, a, t) of [second, first, inner] (nil moves nothing). One at a time and without a division per row, for
+/// loops over the rows that also take them in groups of eight.
 struct SwapTargets {
     private let first: Int, second: Int, inner: Int
     private var a = 0, b = 0, t = 0
@@ -109,4 +94,10 @@ struct SwapTargets {
     mutating func nextEight() -> (Int, Int, Int, Int, Int, Int, Int, Int) {
         (next(), next(), next(), next(), next(), next(), next(), next())
     }
+}
+
+/// y = x + z (residual connection); its backward passes dy to both branches.
+@inline(__always)
+public func addInPlace(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, count: Int) {
+    for i in 0..<count { y[i] += x[i] }
 }

@@ -22,17 +22,8 @@ public struct SoftmaxGate: Sendable {
                         weights s: UnsafeMutablePointer<Float>, adding residual: UnsafePointer<Float>? = nil, _ p: ParameterStore) {
         projection.forward(x, s, rows: rows, p)
         let d = features, chunks = d / 8, tail = chunks * 8
-        var narrowRows = 0
-        if d <= EightRows.widestForward {
-            narrowRows = rows & ~7
-            var exps = InlineArray<16, SIMD8<Float>>(repeating: .zero)
-            var span = exps.mutableSpan
-            span.withUnsafeMutableBufferPointer { exps in
-                for r in stride(from: 0, to: narrowRows, by: 8) {
-                    Self.forwardEightNarrowRows(x + r * d, y + r * d, s + r * d, adding: residual.map { $0 + r * d }, features: d,
-                                                exps: exps.baseAddress!)
-                }
-            }
+        let narrowRows = d > EightRows.widestForward ? 0 : EightRows.forEachEight(rows) { r, exps in
+            Self.forwardEightNarrowRows(x + r * d, y + r * d, s + r * d, adding: residual.map { $0 + r * d }, features: d, exps: exps)
         }
         for r in narrowRows..<rows {
             let sr = s + r * d, xr = x + r * d, yr = y + r * d, hr = residual.map { $0 + r * d }
@@ -72,18 +63,9 @@ public struct SoftmaxGate: Sendable {
                          overwritingInput: Bool = false) {
         let d = features
         let dlogits = scratch.reserve(rows * d)
-        var narrowRows = 0
-        if d <= EightRows.widestBackward {
-            narrowRows = rows & ~7
-            var lanes = InlineArray<64, SIMD8<Float>>(repeating: .zero)
-            var span = lanes.mutableSpan
-            span.withUnsafeMutableBufferPointer { lanes in
-                for r in stride(from: 0, to: narrowRows, by: 8) {
-                    Self.backwardEightNarrowRows(dy: dy + r * d, x: x + r * d, s: s + r * d, dlogits: dlogits + r * d,
-                                                 dx: dx.map { $0 + r * d }, overwritingInput: overwritingInput, features: d,
-                                                 scratch: lanes.baseAddress!)
-                }
-            }
+        let narrowRows = d > EightRows.widestBackward ? 0 : EightRows.forEachEight(rows) { r, lanes in
+            Self.backwardEightNarrowRows(dy: dy + r * d, x: x + r * d, s: s + r * d, dlogits: dlogits + r * d, dx: dx.map { $0 + r * d },
+                                         overwritingInput: overwritingInput, features: d, scratch: lanes)
         }
         for r in narrowRows..<rows {
             let sr = s + r * d, xr = x + r * d, dyr = dy + r * d, dl = dlogits + r * d
