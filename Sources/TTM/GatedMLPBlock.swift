@@ -100,10 +100,10 @@ final class GatedMLPBlock {
         return UnsafePointer(out)
     }
 
-    /// dh += ∂⟨dOut, out⟩/∂h for the h of the last forward, which must still hold what that forward read (the
-    /// norm recomputes x̂ from it); dh = … with `overwriting` (the norm's backward then adds the residual's
-    /// gradient in its own pass). Parameter gradients accumulate.
-    func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, overwriting: Bool = false, _ p: ParameterStore) {
+    /// dh = ∂⟨dOut, out⟩/∂h for the h of the last forward, which must still hold what that forward read (the
+    /// norm recomputes x̂ from it). dh is written, not added to: the norm's backward adds the residual's
+    /// gradient dOut in its own pass. Parameter gradients accumulate.
+    func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
         let count = self.count, positions = self.positions, swap = self.swap
         // Gradient buffers with a single writer are written, not zeroed and accumulated into.
         // out = h + swap⁻¹(m) ⇒ dm = swap(dOut).
@@ -137,7 +137,6 @@ final class GatedMLPBlock {
         }
         guard let h = lastInput else { preconditionFailure("GatedMLPBlock.backward before a forward") }
         norm.backward(dy: dInput, dx: dh, rows: count / shape.width, x: h, mean: mean.pointer, inverseStd: inverseStd.pointer,
-                      swapping: swap, residual: overwriting ? dOut : nil, scratch: scratch, p)
-        if !overwriting { addInPlace(dh, dOut, count: count) }
+                      swapping: swap, residual: dOut, scratch: scratch, p)
     }
 }

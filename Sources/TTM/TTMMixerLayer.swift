@@ -46,10 +46,10 @@ final class TTMMixerLayer {
         return x
     }
 
-    /// dh += the input gradient (dh = … with `overwriting`).
-    func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, overwriting: Bool = false, _ p: ParameterStore) {
-        chain.backward(layers: blocks.count, count: count, dy: dOut, dx: dh, overwritingInput: overwriting) { index, dy, dx, overwriting in
-            blocks[index].backward(dy, dh: dx!, overwriting: overwriting, p)
+    /// dh = the input gradient (written, like every block's).
+    func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
+        chain.backward(layers: blocks.count, count: count, dy: dOut, dx: dh, overwritingInput: true) { index, dy, dx, _ in
+            blocks[index].backward(dy, dh: dx!, p)
         }
     }
 }
@@ -69,10 +69,10 @@ final class TTMMixerStack {
         return x
     }
 
-    /// dh += the input gradient (dh = … with `overwriting`).
-    func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, overwriting: Bool = false, _ p: ParameterStore) {
-        chain.backward(layers: layers.count, count: count, dy: dOut, dx: dh, overwritingInput: overwriting) { index, dy, dx, overwriting in
-            layers[index].backward(dy, dh: dx!, overwriting: overwriting, p)
+    /// dh = the input gradient (written, like every layer's).
+    func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
+        chain.backward(layers: layers.count, count: count, dy: dOut, dx: dh, overwritingInput: true) { index, dy, dx, _ in
+            layers[index].backward(dy, dh: dx!, p)
         }
     }
 }

@@ -168,7 +168,7 @@ public final class TTMModel {
         // (gradHead held dz, which is spent.)
         let dDecOut = headMask.applied(to: dHeadIn, using: gradHead, count: batch * C * N * Dd)
         let dDecIn = gradDecoderIn.reserve(batch * C * N * Dd)
-        decoder.backward(dDecOut, dh: dDecIn, overwriting: true, p)
+        decoder.backward(dDecOut, dh: dDecIn, p)  // written, not added to
 
         // The adapter belongs to the decoder: it trains in fine-tuning too, but then passes nothing down.
         let hidden = batch * C * N * D
@@ -183,7 +183,7 @@ public final class TTMModel {
         for index in stride(from: encoderGroups.count - 1, through: 0, by: -1) {
             let target = index == 0 ? gradEmbedded.reserve(hidden) : gradBackbone[spare].reserve(hidden)
             spare ^= 1
-            encoderGroups[index].backward(upstream, dh: target, overwriting: true, p)
+            encoderGroups[index].backward(upstream, dh: target, p)
             upstream = UnsafePointer(target)
         }
         guard let dPast else {

@@ -85,9 +85,11 @@ final class TTMGradientTests: XCTestCase {
         optimizer.update(store)
         XCTAssertEqual(Array(UnsafeBufferPointer(start: store.values, count: model.backboneParameterCount)), backboneBefore)
     }
-    /// A mixer layer's backward that writes dh (no zeroing; the norm's pass adds the residual's gradient) gives
-    /// the bits of adding into a zeroed dh, through channel, patch and feature mixers; and it writes every element.
-    func testMixerLayerBackwardWritesTheBitsOfAccumulating() {
+    /// A mixer layer's backward writes dh (no zeroing; the norm's pass adds the residual's gradient): every
+    /// element, whatever dh held before (NaNs or other values give the same bits), through channel, patch and
+    /// feature mixers, with the same parameter gradients. That the written values have the bits of adding into
+    /// a zeroed dh is LayerNorm's plain-loop test (its residual and adding modes against one loop).
+    func testMixerLayerBackwardWritesEveryElement() {
         let config = smallConfig(decoderMode: .mixChannel, levels: 0, decoderWidth: 8)
         var layout = ParameterLayout()
         let layer = TTMMixerLayer("layer", patches: 4, width: 6, channels: 2, mixChannels: true, config: config, dropout: 0.2, layout: &layout)
@@ -95,22 +97,20 @@ final class TTMGradientTests: XCTestCase {
         var g = Lcg(seed: 61)
         let h = (0..<count).map { _ in g.normal() }, dOut = (0..<count).map { _ in g.normal() }
         var results: [[Float]] = [], gradients: [[Float]] = []
-        for overwriting in [false, true] {
+        for before in [[Float](repeating: .nan, count: count), (0..<count).map { _ in g.normal() }] {
             let store = ParameterStore(layout: layout)
             layer.initialize(store, seed: 62)
-            var dh = [Float](repeating: overwriting ? .nan : 0, count: count)
+            var dh = before
             h.withUnsafeBufferPointer { x in
                 _ = layer.forward(x.baseAddress!, batch: batch, channels: 2, mode: .training(.init(seed: 63, step: 2, firstSample: 0)), store)
-                dOut.withUnsafeBufferPointer { dy in
-                    dh.withUnsafeMutableBufferPointer { layer.backward(dy.baseAddress!, dh: $0.baseAddress!, overwriting: overwriting, store) }
-                }
+                dOut.withUnsafeBufferPointer { dy in dh.withUnsafeMutableBufferPointer { layer.backward(dy.baseAddress!, dh: $0.baseAddress!, store) } }
             }
             results.append(dh)
             gradients.append(Array(UnsafeBufferPointer(start: store.gradients, count: store.count)))
         }
+        XCTAssertFalse(results[0].contains { $0.isNaN })
         XCTAssertEqual(results[0].map(\.bitPattern), results[1].map(\.bitPattern))
         XCTAssertEqual(gradients[0].map(\.bitPattern), gradients[1].map(\.bitPattern))
-        XCTAssertFalse(results[1].contains { $0.isNaN })
     }
 }
 
