@@ -26,8 +26,8 @@ public struct Dropout: Sendable {
     }
 
     /// y = x ⊙ mask / (1 - rate) for `samples` samples of `perSample` elements; `mask` keeps which elements
-    /// were kept, and the scale 1/(1-rate), for backward. In inference (`context` nil) or at rate 0, y = x and the mask only
-    /// records that nothing was dropped (no ones are written: backward then passes dy through). The mask is
+    /// were kept, and the scale 1/(1-rate), for backward. In inference (`context` nil) or at rate 0, y = x and
+    /// the mask only records that nothing was dropped (no flags are written: backward then passes dy through). The mask is
     /// applied as it is drawn; `keepMask` false (a pass that nothing will differentiate, e.g. a frozen
     /// backbone's) keeps none.
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask maskBuffer: DropoutMask,
@@ -75,8 +75,9 @@ public struct Dropout: Sendable {
     }
 }
 
-/// The mask of a dropout layer's last forward, kept for its backward: the scaled mask when one was drawn, or
-/// only the fact that nothing was dropped (inference, rate 0), which costs no pass over the activations.
+/// The mask of a dropout layer's last forward, kept for its backward: a keep flag per element and the scale
+/// when one was drawn, or only the fact that nothing was dropped (inference, rate 0), which costs no pass over
+/// the activations.
 public final class DropoutMask {
     /// keep[i] is 1 where element i was kept (and scaled by `scale`), 0 where it was dropped.
     public private(set) var keep = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)

@@ -88,27 +88,27 @@ final class ColumnLayoutTests: XCTestCase {
     /// 2,085 columns: the backward's two whole chunks of 1,024 columns and a third of 37.
     func testSoftmaxGateOnColumnsIsTheSameInEveryBlockWidth() {
         for columns in [77, 2_085] {
-        var layout = ParameterLayout()
-        let k = 6
-        let gate = SoftmaxGate("gate", features: k, layout: &layout)
-        let store = ParameterStore(layout: layout)
-        randomize(store, seed: 41)
-        var g = Lcg(seed: 42)
-        let x = g.array(k * columns), dy = g.array(k * columns)
-        var y = [Float](repeating: 0, count: k * columns), s = y, dx = y
-        gate.forward(columns: x, &y, count: columns, weights: &s, store)
-        gate.backward(columns: dy, x: x, weights: s, dx: &dx, count: columns, scratch: FloatBuffer(), store, overwritingInput: true)
-        for column in 0..<columns {
-            let xc = (0..<k).map { x[$0 * columns + column] }, dyc = (0..<k).map { dy[$0 * columns + column] }
-            var yc = [Float](repeating: 0, count: k), sc = yc, dxc = yc
-            gate.forward(columns: xc, &yc, count: 1, weights: &sc, store)
-            gate.backward(columns: dyc, x: xc, weights: sc, dx: &dxc, count: 1, scratch: FloatBuffer(), store, overwritingInput: true)
-            for r in 0..<k {
-                XCTAssertEqual(y[r * columns + column].bitPattern, yc[r].bitPattern, "y, column \(column) row \(r)")
-                XCTAssertEqual(s[r * columns + column].bitPattern, sc[r].bitPattern, "s, column \(column) row \(r)")
-                XCTAssertEqual(dx[r * columns + column].bitPattern, dxc[r].bitPattern, "dx, column \(column) row \(r)")
+            var layout = ParameterLayout()
+            let k = 6
+            let gate = SoftmaxGate("gate", features: k, layout: &layout)
+            let store = ParameterStore(layout: layout)
+            randomize(store, seed: 41)
+            var g = Lcg(seed: 42)
+            let x = g.array(k * columns), dy = g.array(k * columns)
+            var y = [Float](repeating: 0, count: k * columns), s = y, dx = y
+            gate.forward(columns: x, &y, count: columns, weights: &s, store)
+            gate.backward(columns: dy, x: x, weights: s, dx: &dx, count: columns, scratch: FloatBuffer(), store, overwritingInput: true)
+            for column in 0..<columns {
+                let xc = (0..<k).map { x[$0 * columns + column] }, dyc = (0..<k).map { dy[$0 * columns + column] }
+                var yc = [Float](repeating: 0, count: k), sc = yc, dxc = yc
+                gate.forward(columns: xc, &yc, count: 1, weights: &sc, store)
+                gate.backward(columns: dyc, x: xc, weights: sc, dx: &dxc, count: 1, scratch: FloatBuffer(), store, overwritingInput: true)
+                for r in 0..<k {
+                    XCTAssertEqual(y[r * columns + column].bitPattern, yc[r].bitPattern, "y, column \(column) row \(r)")
+                    XCTAssertEqual(s[r * columns + column].bitPattern, sc[r].bitPattern, "s, column \(column) row \(r)")
+                    XCTAssertEqual(dx[r * columns + column].bitPattern, dxc[r].bitPattern, "dx, column \(column) row \(r)")
+                }
             }
-        }
         }
     }
 
