@@ -78,9 +78,6 @@ public final class MixingStack: SequenceLayer {
             if let dx { addInPlace(dx, dy, count: count) }
             return
         }
-        chain.backward(layers: layers.count, count: count, dy: dy, dx: dx) { index, dy, dx, overwriting in
-            if overwriting, let dx { dx.update(repeating: 0, count: count) }
-            layers[index].backward(dy, dx: dx, p)
-        }
+        chain.backward(layers: layers.count, count: count, dy: dy, dx: dx) { index, dy, dx in layers[index].backward(dy, dx: dx, p) }
     }
 }

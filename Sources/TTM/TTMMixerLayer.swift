@@ -48,7 +48,7 @@ final class TTMMixerLayer {
 
     /// dh = the input gradient (written, like every block's).
     func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
-        chain.backward(layers: blocks.count, count: count, dy: dOut, dx: dh, overwritingInput: true) { index, dy, dx, _ in
+        chain.backward(layers: blocks.count, count: count, dy: dOut, dx: dh, layersWrite: true) { index, dy, dx in
             blocks[index].backward(dy, dh: dx!, p)
         }
     }
@@ -71,7 +71,7 @@ final class TTMMixerStack {
 
     /// dh = the input gradient (written, like every layer's).
     func backward(_ dOut: UnsafePointer<Float>, dh: UnsafeMutablePointer<Float>, _ p: ParameterStore) {
-        chain.backward(layers: layers.count, count: count, dy: dOut, dx: dh, overwritingInput: true) { index, dy, dx, _ in
+        chain.backward(layers: layers.count, count: count, dy: dOut, dx: dh, layersWrite: true) { index, dy, dx in
             layers[index].backward(dy, dh: dx!, p)
         }
     }
