@@ -10,12 +10,16 @@ public protocol VectorKernels: SendableMetatype {
                          into out: UnsafeMutablePointer<Float>, count: Int)
     static func multiply(_ a: UnsafePointer<Float>, keeping keep: UnsafePointer<UInt8>, scale: Float, _ c: UnsafePointer<Float>,
                          into out: UnsafeMutablePointer<Float>, count: Int)
+    /// Draws and applies one sample's dropout mask (`MaskFill`).
+    static func fillMask(_ fill: MaskFill)
     /// `ColumnBlocks.multiply` (NN's `SmallGEMM.multiply`).
     static func smallGEMM(m: Int, k: Int, columns: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
                           b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, accumulate: Bool)
 }
 
 extension Elementwise: VectorKernels {
+    public static func fillMask(_ fill: MaskFill) { fill.fillEightBlocksAtATime() }
+
     public static func smallGEMM(m: Int, k: Int, columns: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
                                  b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, accumulate: Bool) {
         ColumnBlocks.multiply(m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,

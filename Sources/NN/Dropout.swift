@@ -46,6 +46,12 @@ public struct Dropout: Sendable {
     public func forward(columns x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask maskBuffer: DropoutMask,
                         rows: Int, samples: Int, width: Int, context: Context?, keepMask: Bool = true) {
         apply(x, y, mask: maskBuffer, count: rows * samples * width, context: context, keepMask: keepMask) { stream, threshold, scale, mask, first in
+            if width <= Self.widestStagedRow {   // DropoutNarrowColumns.swift
+                let staging = maskBuffer.reserveStaging(samples * Self.stagedStride + samples * width + Self.widestStagedRow)
+                forwardStagedColumns(x, y, rows: rows, samples: samples, width: width, stream: stream, firstSample: first,
+                                     threshold: threshold, scale: scale, keep: mask, staging: staging)
+                return
+            }
             for s in 0..<samples {
                 let at = s * width
                 stream.fillMask(sample: first + s, count: rows * width, rowLength: width, rowStride: samples * width,
@@ -70,7 +76,7 @@ public struct Dropout: Sendable {
         maskBuffer.scale = 1 / (1 - rate)
         var stream = context.stream
         stream.site = site
-        fill(stream, RandomStream.maskThreshold(rate: rate), maskBuffer.scale, keepMask ? maskBuffer.reserve(count) : nil,
+        fill(stream, RandomStream.maskThreshold(rate: rate), maskBuffer.scale, keepMask ? maskBuffer.reserve(count + Self.widestStagedRow) : nil,
              context.firstSample)
     }
 }
@@ -88,12 +94,24 @@ public final class DropoutMask {
     public internal(set) var kept = true
     public init() {}
 
-    deinit { keep.deallocate() }
+    deinit {
+        keep.deallocate()
+        staging.deallocate()
+    }
 
     /// Room for `count` flags.
     func reserve(_ count: Int) -> UnsafeMutablePointer<UInt8> {
         grow(&keep, capacity: &keepCapacity, toHold: count)
         return keep
+    }
+
+    private var staging = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+    private var stagingCapacity = 1
+
+    /// Room for `count` bytes of staged flags (`Dropout.forwardStagedColumns`).
+    func reserveStaging(_ count: Int) -> UnsafeMutablePointer<UInt8> {
+        grow(&staging, capacity: &stagingCapacity, toHold: count)
+        return staging
     }
 
     /// dy ⊙ mask written into `buffer`, or dy itself when nothing was dropped (no pass at all): the backward

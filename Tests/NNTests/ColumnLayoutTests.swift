@@ -191,8 +191,8 @@ final class ColumnLayoutTests: XCTestCase {
 
     /// Sample s's element (r, j) is element r·width + j of its stream, wherever the column layout puts it, and
     /// the mask does not depend on how the samples are split.
-    /// Widths that end inside a vector (6, 12, 13) take the staged path, over more than one chunk of 512
-    /// elements per sample; 40 the vector path.
+    /// Widths up to 16 (6, 12, 13) take the staged path (DropoutNarrowColumns.swift) over more than one chunk
+    /// of 256 elements per sample, with rows that straddle two chunks; 40 the row-by-row path.
     func testDropoutOnColumnsDrawsTheSampleStream() {
         for (rows, width) in [(3, 40), (100, 6), (50, 12), (41, 13)] {
             let dropout = Dropout(rate: 0.4, site: 7)
@@ -217,10 +217,10 @@ final class ColumnLayoutTests: XCTestCase {
     /// layouts and in place, on rows whose lengths end inside a Philox group; a backward after it is refused.
     func testDropoutWithoutKeptMaskGivesTheSameOutput() {
         let dropout = Dropout(rate: 0.3, site: 4)
-        let rows = 3, samples = 5, width = 44, count = rows * samples * width
         let context = Dropout.Context(seed: 9, step: 2, firstSample: 3)
-        let x = (0..<count).map { Float($0 % 17) - 8.5 }
-        for columns in [false, true] {
+        for (rows, width, columns) in [(3, 44, false), (3, 44, true), (50, 6, true)] {   // 6: the staged path
+            let samples = 5, count = rows * samples * width
+            let x = (0..<count).map { Float($0 % 17) - 8.5 }
             var kept = [Float](repeating: 0, count: count), inPlace = x
             let withMask = DropoutMask(), withoutMask = DropoutMask()
             func drop(_ source: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ mask: DropoutMask, keep: Bool) {

@@ -91,4 +91,51 @@ final class ElementwiseLoopsTests: XCTestCase {
             }
         }
     }
+
+    /// Both builds' mask fills against the per-element rule (`maskDraw` ≥ threshold; y = x · scale or x · 0):
+    /// from a later Philox group (`first`), as rows of a wider matrix whose lengths end inside a vector or
+    /// hold whole sixteen-lane runs, with and without the data, and nothing written outside the rows.
+    func testMaskFillsOfBothBuildsFollowTheDrawRule() {
+        let stream = RandomStream(seed: 0x0123_4567_89AB, step: 6, site: 2)
+        let threshold = RandomStream.maskThreshold(rate: 0.3), scale: Float = 1 / 0.7
+        var builds: [(String, (MaskFill) -> Void)] = [("eight lanes", Elementwise.fillMask)]
+        if ttm_cpu_supports_avx512() != 0 { builds.append(("AVX-512", Elementwise512.fillMask)) }
+        else { XCTAssertFalse(ElementwiseLoops.usesAVX512, "the AVX-512 loops chosen on a CPU without AVX-512") }
+        for (name, fill) in builds {
+            for (first, count, rowLength, rowStride) in [(0, 300, 300, 0), (128, 200, 200, 0), (64, 7, 7, 0), (0, 250, 6, 9),
+                                                          (192, 333, 32, 40), (64, 170, 17, 20)] {
+                let rows = (count + rowLength - 1) / rowLength, size = (rows - 1) * rowStride + rowLength + 16
+                var keep = [UInt8](repeating: 7, count: size), withData = keep
+                let x = (0..<size).map { Float($0 % 11) - 5.5 }
+                var y = [Float](repeating: 99, count: size)
+                keep.withUnsafeMutableBufferPointer { keep in
+                    fill(MaskFill(key: stream.key, sample: 5, step: stream.step, site: stream.site, first: first, count: count,
+                                  rowLength: rowLength, rowStride: rowStride, threshold: threshold, scale: scale,
+                                  keep: keep.baseAddress!, data: nil))
+                }
+                withData.withUnsafeMutableBufferPointer { keep in
+                    y.withUnsafeMutableBufferPointer { y in
+                        x.withUnsafeBufferPointer { x in
+                            fill(MaskFill(key: stream.key, sample: 5, step: stream.step, site: stream.site, first: first, count: count,
+                                          rowLength: rowLength, rowStride: rowStride, threshold: threshold, scale: scale,
+                                          keep: keep.baseAddress!, data: (x.baseAddress!, y.baseAddress!)))
+                        }
+                    }
+                }
+                var written = Set<Int>()
+                for e in 0..<count {
+                    let at = e / rowLength * rowStride + e % rowLength
+                    written.insert(at)
+                    let kept = stream.maskDraw(sample: 5, element: first + e) >= threshold
+                    XCTAssertEqual(keep[at], kept ? 1 : 0, "\(name) first \(first) row length \(rowLength) element \(e)")
+                    XCTAssertEqual(withData[at], keep[at], "\(name) first \(first) row length \(rowLength) element \(e)")
+                    XCTAssertEqual(y[at].bitPattern, (x[at] * (kept ? scale : 0)).bitPattern, "\(name) element \(e)")
+                }
+                for at in 0..<size where !written.contains(at) {
+                    XCTAssertEqual(keep[at], 7, "\(name) row length \(rowLength): flag \(at) outside the rows written")
+                    XCTAssertEqual(y[at], 99, "\(name) row length \(rowLength): value \(at) outside the rows written")
+                }
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
-import XCTest
+import Kernels
 @testable import NN
+import XCTest
 
 final class RandomAndDropoutTests: XCTestCase {
     /// Known-answer vectors of Philox4x32-10 from the Random123 distribution (kat_vectors).
