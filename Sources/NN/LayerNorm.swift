@@ -77,19 +77,48 @@ public struct LayerNorm: Sendable {
         for r in narrowRows..<rows { backwardRow(r, sources.next()) }
         @inline(__always) func backwardRow(_ r: Int, _ source: Int) {
             let dyr = dy + source * features, xr = x + r * features, mu = mean[source], inv = inverseStd[source]
-            for f in 0..<features { nr[f] = (xr[f] - mu) * inv }
-            if let dg { for f in 0..<features { dg[f] += dyr[f] * nr[f] } }
-            if let db { for f in 0..<features { db[f] += dyr[f] } }
+            // One pass for x̂ (kept for the dx pass), γ's and β's gradients and the two sums, each sum in
+            // Reduce.dot's order (lanes i mod 8, then pairwise, then the tail), each product as it forms it.
+            let center = SIMD8(repeating: mu), scale8 = SIMD8(repeating: inv)
+            var lanesD = SIMD8<Float>(), lanesDX = SIMD8<Float>()
+            var f = 0
+            while f &+ 8 <= features {
+                let n = (loadLanes(xr + f) - center) * scale8, dyv = loadLanes(dyr + f)
+                storeLanes(n, nr + f)
+                if let dg { storeLanes(loadLanes(dg + f) + dyv * n, dg + f) }
+                if let db { storeLanes(loadLanes(db + f) + dyv, db + f) }
+                let term = dyv * loadLanes(g + f)                                // dx̂ = γ dy
+                lanesD += term
+                lanesDX += term * n
+                f &+= 8
+            }
+            var tailD: Float = 0, tailDX: Float = 0
+            while f < features {
+                let n = (xr[f] - mu) * inv, dyf = dyr[f]
+                nr[f] = n
+                if let dg { dg[f] += dyf * n }
+                if let db { db[f] += dyf }
+                let term = dyf * g[f]
+                tailD += term
+                tailDX += term * n
+                f &+= 1
+            }
             guard let dx else { return }
-            let sumD = Reduce.dot(dyr, g, count: features)                      // Σ dx̂ with dx̂ = γ dy
-            let sumDX = Reduce.dot(dyr, g, nr, count: features)                 // Σ dx̂ x̂
+            let sumD = Reduce.total(lanesD) + tailD                             // Σ dx̂
+            let sumDX = Reduce.total(lanesDX) + tailDX                          // Σ dx̂ x̂
             let scale = inv / d
-            let dxr = dx + r * features
-            if let residual {
-                let rr = residual + r * features
-                for f in 0..<features { dxr[f] = (0 + scale * (d * dyr[f] * g[f] - sumD - nr[f] * sumDX)) + rr[f] }
-            } else {
-                for f in 0..<features { dxr[f] += scale * (d * dyr[f] * g[f] - sumD - nr[f] * sumDX) }
+            let dxr = dx + r * features, rr = residual.map { $0 + r * features }
+            let scaleV = SIMD8(repeating: scale), dV = SIMD8(repeating: d), sumDV = SIMD8(repeating: sumD), sumDXV = SIMD8(repeating: sumDX)
+            f = 0
+            while f &+ 8 <= features {
+                let step = scaleV * (dV * loadLanes(dyr + f) * loadLanes(g + f) - sumDV - loadLanes(nr + f) * sumDXV)
+                storeLanes(rr.map { (SIMD8() + step) + loadLanes($0 + f) } ?? loadLanes(dxr + f) + step, dxr + f)
+                f &+= 8
+            }
+            while f < features {
+                let step = scale * (d * dyr[f] * g[f] - sumD - nr[f] * sumDX)
+                dxr[f] = rr.map { (0 + step) + $0[f] } ?? dxr[f] + step
+                f &+= 1
             }
         }
     }

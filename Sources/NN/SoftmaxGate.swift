@@ -68,18 +68,27 @@ public struct SoftmaxGate: Sendable {
                                          overwritingInput: overwritingInput, features: d, scratch: lanes)
         }
         for r in narrowRows..<rows {
-            let sr = s + r * d, xr = x + r * d, dyr = dy + r * d, dl = dlogits + r * d
-            for f in 0..<d { dl[f] = dyr[f] * xr[f] }        // dy ⊙ x, then ⟨dy ⊙ x, s⟩
-            let dot = Reduce.dot(dl, sr, count: d)
-            for f in 0..<d { dl[f] = sr[f] * (dl[f] - dot) }
-            if let dx {
-                let dxr = dx + r * d
-                if overwritingInput {
-                    for f in 0..<d { dxr[f] = dyr[f] * sr[f] }
-                } else {
-                    for f in 0..<d { dxr[f] += dyr[f] * sr[f] }
-                }
+            let sr = s + r * d, xr = x + r * d, dyr = dy + r * d, dl = dlogits + r * d, dxr = dx.map { $0 + r * d }
+            // One pass for dy ⊙ x, its dot product with s (in Reduce.dot's order: lanes i mod 8, then pairwise,
+            // then the tail) and dx's dy ⊙ s; a second for dlogits.
+            var lanes = SIMD8<Float>(), tail: Float = 0
+            var f = 0
+            while f &+ 8 <= d {
+                let dyv = loadLanes(dyr + f), sv = loadLanes(sr + f), product = dyv * loadLanes(xr + f)
+                storeLanes(product, dl + f)
+                lanes += product * sv
+                if let dxr { storeLanes(overwritingInput ? dyv * sv : loadLanes(dxr + f) + dyv * sv, dxr + f) }
+                f &+= 8
             }
+            while f < d {
+                let product = dyr[f] * xr[f]
+                dl[f] = product
+                tail += product * sr[f]
+                if let dxr { dxr[f] = overwritingInput ? dyr[f] * sr[f] : dxr[f] + dyr[f] * sr[f] }
+                f &+= 1
+            }
+            let dot = Reduce.total(lanes) + tail
+            for f in 0..<d { dl[f] = sr[f] * (dl[f] - dot) }
         }
         projection.backward(dy: dlogits, x: x, dx: dx, rows: rows, p)
     }
