@@ -21,6 +21,19 @@ public enum Elementwise {
         }
     }
 
+    /// y = x Φ(x) ⊙ mask and derivative = Φ(x) + x φ(x): the GELU and the dropout after it in one pass, the
+    /// mask given by its keep flags (`scale` where keep is 1, 0 where it is 0). y has the bits of the GELU's
+    /// value multiplied by the mask afterwards.
+    @inlinable @inline(__always)
+    public static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>,
+                            keeping keep: UnsafePointer<UInt8>, scale: Float, count: Int) {
+        for i in 0..<count {
+            let v = x[i], cdf = normalCDF(v)
+            y[i] = v * cdf * (keep[i] != 0 ? scale : 0)
+            derivative[i] = cdf + v * normalDensity(v)
+        }
+    }
+
     /// dx += dy · (Φ(x) + x φ(x)).
     @inlinable @inline(__always)
     public static func geluBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {

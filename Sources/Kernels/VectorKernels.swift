@@ -4,6 +4,8 @@
 public protocol VectorKernels: SendableMetatype {
     static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int)
     static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>, count: Int)
+    static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>,
+                     keeping keep: UnsafePointer<UInt8>, scale: Float, count: Int)
     static func geluBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int)
     static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int)
     static func multiply(_ a: UnsafePointer<Float>, keeping keep: UnsafePointer<UInt8>, scale: Float,

@@ -12,6 +12,11 @@ public enum Elementwise512: VectorKernels {
         Elementwise.gelu(x, y, derivative: derivative, count: count)
     }
 
+    public static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, derivative: UnsafeMutablePointer<Float>,
+                            keeping keep: UnsafePointer<UInt8>, scale: Float, count: Int) {
+        Elementwise.gelu(x, y, derivative: derivative, keeping: keep, scale: scale, count: count)
+    }
+
     public static func geluBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int) {
         Elementwise.geluBackward(dy: dy, x: x, dx: dx, count: count)
     }

@@ -32,43 +32,67 @@ public struct Dropout: Sendable {
     /// backbone's) keeps none.
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask maskBuffer: DropoutMask,
                         samples: Int, perSample: Int, context: Context?, keepMask: Bool = true) {
-        apply(x, y, mask: maskBuffer, count: samples * perSample, context: context, keepMask: keepMask) { stream, threshold, scale, mask, first in
-            for s in 0..<samples {
-                let at = s * perSample
-                stream.fillMask(sample: first + s, count: perSample, threshold: threshold, scale: scale, into: mask.map { $0 + at },
-                                applyingTo: (x + at, y + at))
-            }
-        }
+        draw(applyingTo: (x, y), mask: maskBuffer, samples: samples, perSample: perSample, context: context, keepMask: keepMask)
     }
 
     /// The same on the column layout x [rows, samples · width]: sample s owns columns s·width ..< (s+1)·width of
     /// every row, and its element (r, j) is element r·width + j of its stream, as if it were stored [rows, width].
     public func forward(columns x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask maskBuffer: DropoutMask,
                         rows: Int, samples: Int, width: Int, context: Context?, keepMask: Bool = true) {
-        apply(x, y, mask: maskBuffer, count: rows * samples * width, context: context, keepMask: keepMask) { stream, threshold, scale, mask, first in
+        draw(columns: rows, applyingTo: (x, y), mask: maskBuffer, samples: samples, width: width, context: context, keepMask: keepMask)
+    }
+
+    /// The mask of `forward` drawn and kept but not applied, for a caller that applies it in a pass of its own
+    /// (the MLP, with its activation): true if one was drawn (training at a positive rate), else nothing is
+    /// dropped and `mask` says so.
+    public func drawMask(_ maskBuffer: DropoutMask, samples: Int, perSample: Int, context: Context?) -> Bool {
+        draw(applyingTo: nil, mask: maskBuffer, samples: samples, perSample: perSample, context: context, keepMask: true)
+        return maskBuffer.applied
+    }
+
+    /// `drawMask` on the column layout (`forward(columns:)`).
+    public func drawMask(columns rows: Int, _ maskBuffer: DropoutMask, samples: Int, width: Int, context: Context?) -> Bool {
+        draw(columns: rows, applyingTo: nil, mask: maskBuffer, samples: samples, width: width, context: context, keepMask: true)
+        return maskBuffer.applied
+    }
+
+    private func draw(applyingTo data: (x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>)?, mask maskBuffer: DropoutMask,
+                      samples: Int, perSample: Int, context: Context?, keepMask: Bool) {
+        apply(data, mask: maskBuffer, count: samples * perSample, context: context, keepMask: keepMask) { stream, threshold, scale, mask, first in
+            for s in 0..<samples {
+                let at = s * perSample
+                stream.fillMask(sample: first + s, count: perSample, threshold: threshold, scale: scale, into: mask.map { $0 + at },
+                                applyingTo: data.map { ($0.x + at, $0.y + at) })
+            }
+        }
+    }
+
+    private func draw(columns rows: Int, applyingTo data: (x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>)?,
+                      mask maskBuffer: DropoutMask, samples: Int, width: Int, context: Context?, keepMask: Bool) {
+        apply(data, mask: maskBuffer, count: rows * samples * width, context: context, keepMask: keepMask) { stream, threshold, scale, mask, first in
             if width <= Self.widestStagedRow {   // DropoutNarrowColumns.swift
                 let staging = maskBuffer.reserveStaging(samples * Self.stagedStride + samples * width + Self.widestStagedRow)
-                forwardStagedColumns(x, y, rows: rows, samples: samples, width: width, stream: stream, firstSample: first,
+                forwardStagedColumns(applyingTo: data, rows: rows, samples: samples, width: width, stream: stream, firstSample: first,
                                      threshold: threshold, scale: scale, keep: mask, staging: staging)
                 return
             }
             for s in 0..<samples {
                 let at = s * width
                 stream.fillMask(sample: first + s, count: rows * width, rowLength: width, rowStride: samples * width,
-                                threshold: threshold, scale: scale, into: mask.map { $0 + at }, applyingTo: (x + at, y + at))
+                                threshold: threshold, scale: scale, into: mask.map { $0 + at }, applyingTo: data.map { ($0.x + at, $0.y + at) })
             }
         }
     }
 
-    /// Draws the mask and applies it in one pass with `fill(stream, threshold, scale, mask or nil, first sample)`,
-    /// keeping the mask only with `keepMask`; or copies x through when nothing is dropped.
+    /// Draws the mask and applies it to the data in one pass with `fill(stream, threshold, scale, mask or nil,
+    /// first sample)`, keeping the mask only with `keepMask`; or copies x through when nothing is dropped.
     @inline(__always)
-    private func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, mask maskBuffer: DropoutMask, count: Int,
+    private func apply(_ data: (x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>)?, mask maskBuffer: DropoutMask, count: Int,
                        context: Context?, keepMask: Bool, fill: (RandomStream, UInt32, Float, UnsafeMutablePointer<UInt8>?, Int) -> Void) {
         guard let context, rate > 0 else {
             maskBuffer.applied = false
             maskBuffer.kept = true
-            if UnsafePointer(y) != x { y.update(from: x, count: count) }
+            if let data, UnsafePointer(data.y) != data.x { data.y.update(from: data.x, count: count) }
             return
         }
         maskBuffer.applied = true

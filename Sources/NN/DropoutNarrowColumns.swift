@@ -12,9 +12,9 @@ extension Dropout {
     /// A sample's staging: the previous chunk's last 64 flags, this chunk's 256, and room for a 16-byte read.
     static let stagedStride = stagedCarry + stagedChunk + widestStagedRow
 
-    /// x, y [rows, samples · width] as in `forward(columns:)`; `keep` [rows · samples · width + 16] or nil;
-    /// `staging` [samples · stagedStride + samples · width + 16].
-    func forwardStagedColumns(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, samples: Int, width: Int,
+    /// x, y [rows, samples · width] as in `forward(columns:)` (nil: flags only); `keep` [rows · samples · width
+    /// + 16] or nil; `staging` [samples · stagedStride + samples · width + 16].
+    func forwardStagedColumns(applyingTo data: (x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>)?, rows: Int, samples: Int, width: Int,
                               stream: RandomStream, firstSample: Int, threshold: UInt32, scale: Float,
                               keep: UnsafeMutablePointer<UInt8>?, staging: UnsafeMutablePointer<UInt8>) {
         precondition(width <= Self.widestStagedRow)
@@ -40,8 +40,10 @@ extension Dropout {
                     let run = UnsafeRawPointer(staging + s * stride + from).loadUnaligned(as: SIMD16<UInt8>.self)
                     UnsafeMutableRawPointer(flags + s * width).storeBytes(of: run, as: SIMD16<UInt8>.self)
                 }
-                let at = row * rowLength
-                ElementwiseLoops.kernels.multiply(x + at, keeping: flags, scale: scale, into: y + at, count: rowLength)
+                if let data {
+                    let at = row * rowLength
+                    ElementwiseLoops.kernels.multiply(data.x + at, keeping: flags, scale: scale, into: data.y + at, count: rowLength)
+                }
                 row += 1
             }
             chunkStart = chunkEnd

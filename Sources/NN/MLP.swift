@@ -38,12 +38,18 @@ public final class MLP {
         let pre = hidden.reserve(positions * h), act = activated.reserve(positions * h)
         forward(fc1, x, pre, positions, p)
         derivativeSaved = mode.needsBackward
-        if derivativeSaved {
-            activation.forward(pre, act, derivative: derivative.reserve(positions * h), count: positions * h)
+        if derivativeSaved && activation == .gelu && drawMask(dropout1, mask1, features: h, positions: positions, samples: samples, mode: mode) {
+            // The GELU and dropout 1 in one pass over the activations (the mask drawn first, as flags).
+            ElementwiseLoops.kernels.gelu(pre, act, derivative: derivative.reserve(positions * h), keeping: mask1.keep, scale: mask1.scale,
+                                          count: positions * h)
         } else {
-            activation.forward(pre, act, count: positions * h)
+            if derivativeSaved {
+                activation.forward(pre, act, derivative: derivative.reserve(positions * h), count: positions * h)
+            } else {
+                activation.forward(pre, act, count: positions * h)
+            }
+            drop(dropout1, act, mask1, features: h, positions: positions, samples: samples, mode: mode)
         }
-        drop(dropout1, act, mask1, features: h, positions: positions, samples: samples, mode: mode)
         forward(fc2, act, y, positions, p)
         drop(dropout2, y, mask2, features: o, positions: positions, samples: samples, mode: mode)
     }
@@ -61,6 +67,15 @@ public final class MLP {
             dropout.forward(v, v, mask: mask, samples: samples, perSample: positions / samples * features,
                             context: mode.dropoutContext, keepMask: mode.needsBackward)
         }
+    }
+
+    /// Draws `dropout`'s mask for the activations without applying it (`Dropout.drawMask`); false when nothing
+    /// is dropped.
+    private func drawMask(_ dropout: Dropout, _ mask: DropoutMask, features: Int, positions: Int, samples: Int, mode: ForwardMode) -> Bool {
+        if onColumns {
+            return dropout.drawMask(columns: features, mask, samples: samples, width: positions / samples, context: mode.dropoutContext)
+        }
+        return dropout.drawMask(mask, samples: samples, perSample: positions / samples * features, context: mode.dropoutContext)
     }
 
     private func backward(_ layer: Linear, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,

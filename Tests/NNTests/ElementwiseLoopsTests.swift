@@ -138,4 +138,31 @@ final class ElementwiseLoopsTests: XCTestCase {
             }
         }
     }
+
+    /// The GELU with the dropout mask applied in its pass has the bits of the GELU followed by the mask, and
+    /// the same derivative, in both builds.
+    func testGELUWithMaskIsTheGELUThenTheMask() {
+        var g = Lcg(seed: 53)
+        var x = g.array(1_037, scale: 3)
+        x[0...3] = [0, -0.0, 9, -9]
+        let n = x.count, keep = (0..<n).map { UInt8($0 % 3 == 0 ? 0 : 1) }
+        var separate = [Float](repeating: 0, count: n), separateDerivative = separate
+        Elementwise.gelu(x, &separate, derivative: &separateDerivative, count: n)
+        Elementwise.multiply(separate, keeping: keep, scale: 1.25, into: &separate, count: n)
+        var builds: [(String, (UnsafePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafePointer<UInt8>, Float, Int) -> Void)] =
+            [("eight lanes", { Elementwise.gelu($0, $1, derivative: $2, keeping: $3, scale: $4, count: $5) })]
+        if ttm_cpu_supports_avx512() != 0 {
+            builds.append(("AVX-512", { Elementwise512.gelu($0, $1, derivative: $2, keeping: $3, scale: $4, count: $5) }))
+        }
+        for (name, fused) in builds {
+            var y = [Float](repeating: 7, count: n), derivative = y
+            fused(x, &y, &derivative, keep, 1.25, n)
+            for i in 0..<n {
+                XCTAssertEqual(y[i].bitPattern, separate[i].bitPattern, "\(name) value \(i)")
+                XCTAssertEqual(derivative[i].bitPattern, separateDerivative[i].bitPattern, "\(name) derivative \(i)")
+            }
+            XCTAssertEqual(y[3], 0)
+            XCTAssertNotEqual(y[4], 0)
+        }
+    }
 }
