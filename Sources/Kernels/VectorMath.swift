@@ -55,24 +55,25 @@ public enum VectorMath {
         return p * Float(bitPattern: exponent)
     }
 
-    /// `exp` on eight lanes at once, the same operations in the same order per lane (so the same bits), for
-    /// rows too short for the compiler's vectorised loop to pay off (TTM's softmax gates over 8-32 patches).
+    /// `exp` on a vector of lanes at once (eight or sixteen), the same operations in the same order per lane (so
+    /// the same bits), for rows too short for the compiler's vectorised loop to pay off (TTM's softmax gates over
+    /// 8-32 patches) and for the gate's columns.
     @inlinable @inline(__always)
-    public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let v = lanewiseMin(lanewiseMax(x, SIMD8(repeating: -87.3)), SIMD8(repeating: 88.3))
+    public static func exp<Lanes: FloatLanes>(_ x: Lanes) -> Lanes {
+        let v = Lanes.lanewiseMin(Lanes.lanewiseMax(x, Lanes(repeating: -87.3)), Lanes(repeating: 88.3))
         let shifted = v * 1.442_695_04 + 12_582_912
         let k = shifted - 12_582_912
         let r = v - k * 0.693145751953125 - k * 1.4286068203094172e-06
-        var p = SIMD8<Float>(repeating: 1.0 / 5040)
-        p = SIMD8(repeating: 1.0 / 720).addingProduct(p, r)
-        p = SIMD8(repeating: 1.0 / 120).addingProduct(p, r)
-        p = SIMD8(repeating: 1.0 / 24).addingProduct(p, r)
-        p = SIMD8(repeating: 1.0 / 6).addingProduct(p, r)
-        p = SIMD8(repeating: 0.5).addingProduct(p, r)
-        p = SIMD8(repeating: 1).addingProduct(p, r)
-        p = SIMD8(repeating: 1).addingProduct(p, r)
-        let exponent = (unsafeBitCast(shifted, to: SIMD8<UInt32>.self) &- 0x4B40_0000 &+ 127) &<< 23
-        return p * unsafeBitCast(exponent, to: SIMD8<Float>.self)
+        var p = Lanes(repeating: 1.0 / 5040)
+        p = Lanes(repeating: 1.0 / 720).addingProduct(p, r)
+        p = Lanes(repeating: 1.0 / 120).addingProduct(p, r)
+        p = Lanes(repeating: 1.0 / 24).addingProduct(p, r)
+        p = Lanes(repeating: 1.0 / 6).addingProduct(p, r)
+        p = Lanes(repeating: 0.5).addingProduct(p, r)
+        p = Lanes(repeating: 1).addingProduct(p, r)
+        p = Lanes(repeating: 1).addingProduct(p, r)
+        let exponent = (unsafeBitCast(shifted, to: Lanes.Bits.self) &- 0x4B40_0000 &+ 127) &<< 23
+        return p * unsafeBitCast(exponent, to: Lanes.self)
     }
 
     /// Swift.max lane by lane. The standard library's pointwiseMax (and `clamped`, built on it) stays an
@@ -89,5 +90,35 @@ public enum VectorMath {
     public static func lanewiseMin(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
         SIMD8(Swift.min(a[0], b[0]), Swift.min(a[1], b[1]), Swift.min(a[2], b[2]), Swift.min(a[3], b[3]),
               Swift.min(a[4], b[4]), Swift.min(a[5], b[5]), Swift.min(a[6], b[6]), Swift.min(a[7], b[7]))
+    }
+}
+
+/// A vector of Float lanes that VectorMath's lane functions take: eight (the numeric modules' build) or sixteen
+/// (KernelsAVX512). Each lane gets the operations of the scalar code, so the width never changes a result.
+public protocol FloatLanes: SIMD where Scalar == Float {
+    /// The same lanes as UInt32 bit patterns.
+    associatedtype Bits: SIMD where Bits.Scalar == UInt32
+    /// Swift.max lane by lane, written out so that it is inlined and vectorised (see `VectorMath.lanewiseMax`).
+    static func lanewiseMax(_ a: Self, _ b: Self) -> Self
+    static func lanewiseMin(_ a: Self, _ b: Self) -> Self
+}
+
+extension SIMD8: FloatLanes where Scalar == Float {
+    public typealias Bits = SIMD8<UInt32>
+    @inlinable @inline(__always)
+    public static func lanewiseMax(_ a: Self, _ b: Self) -> Self { VectorMath.lanewiseMax(a, b) }
+    @inlinable @inline(__always)
+    public static func lanewiseMin(_ a: Self, _ b: Self) -> Self { VectorMath.lanewiseMin(a, b) }
+}
+
+extension SIMD16: FloatLanes where Scalar == Float {
+    public typealias Bits = SIMD16<UInt32>
+    @inlinable @inline(__always)
+    public static func lanewiseMax(_ a: Self, _ b: Self) -> Self {
+        Self(lowHalf: VectorMath.lanewiseMax(a.lowHalf, b.lowHalf), highHalf: VectorMath.lanewiseMax(a.highHalf, b.highHalf))
+    }
+    @inlinable @inline(__always)
+    public static func lanewiseMin(_ a: Self, _ b: Self) -> Self {
+        Self(lowHalf: VectorMath.lanewiseMin(a.lowHalf, b.lowHalf), highHalf: VectorMath.lanewiseMin(a.highHalf, b.highHalf))
     }
 }

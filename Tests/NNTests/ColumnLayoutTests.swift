@@ -82,9 +82,10 @@ final class ColumnLayoutTests: XCTestCase {
         }
     }
 
-    /// Columns are independent, and the 32- and 8-column blocks and the one-column tail do the same operations
-    /// per column: 77 columns (two blocks of 32, one of 8, a tail of 5) give, column by column, the bits of the
-    /// gate run on that column alone. Forward and backward.
+    /// Columns are independent, and the forward's blocks of four vectors (32 columns with eight lanes, 64 with
+    /// AVX-512), its eight-column vectors and the one-column tail do the same operations per column: 77 columns
+    /// give, column by column, the bits of the gate run on that column alone (whichever build runs: the column
+    /// alone takes the tail, the same in both). Forward and backward.
     /// 2,085 columns: the backward's two whole chunks of 1,024 columns and a third of 37.
     func testSoftmaxGateOnColumnsIsTheSameInEveryBlockWidth() {
         for columns in [77, 2_085] {
