@@ -44,9 +44,19 @@ public enum Elementwise {
     }
 
     /// out = a ⊙ b (out may be a or b).
+    ///
+    /// Here and below, a loop that writes over one of its inputs reads it through `out` itself: with two
+    /// pointers to the same memory the vectoriser's run-time overlap check fails and the loop runs one element
+    /// at a time (measured five times slower on 65,536 floats).
     @inlinable @inline(__always)
     public static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { out[i] = a[i] * b[i] }
+        if UnsafePointer(out) == a {
+            for i in 0..<count { out[i] = out[i] * b[i] }
+        } else if UnsafePointer(out) == b {
+            for i in 0..<count { out[i] = a[i] * out[i] }
+        } else {
+            for i in 0..<count { out[i] = a[i] * b[i] }
+        }
     }
 
     /// out = a ⊙ mask, the dropout mask given by its keep flags: mask = `scale` where keep is 1, 0 where it
@@ -54,14 +64,24 @@ public enum Elementwise {
     @inlinable @inline(__always)
     public static func multiply(_ a: UnsafePointer<Float>, keeping keep: UnsafePointer<UInt8>, scale: Float,
                                 into out: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { out[i] = a[i] * (keep[i] != 0 ? scale : 0) }
+        if UnsafePointer(out) == a {
+            for i in 0..<count { out[i] = out[i] * (keep[i] != 0 ? scale : 0) }
+        } else {
+            for i in 0..<count { out[i] = a[i] * (keep[i] != 0 ? scale : 0) }
+        }
     }
 
     /// out = (a ⊙ mask) ⊙ c, in that order, the mask given by its keep flags as above (out may be a or c).
     @inlinable @inline(__always)
     public static func multiply(_ a: UnsafePointer<Float>, keeping keep: UnsafePointer<UInt8>, scale: Float, _ c: UnsafePointer<Float>,
                                 into out: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { out[i] = a[i] * (keep[i] != 0 ? scale : 0) * c[i] }
+        if UnsafePointer(out) == a {
+            for i in 0..<count { out[i] = out[i] * (keep[i] != 0 ? scale : 0) * c[i] }
+        } else if UnsafePointer(out) == c {
+            for i in 0..<count { out[i] = a[i] * (keep[i] != 0 ? scale : 0) * out[i] }
+        } else {
+            for i in 0..<count { out[i] = a[i] * (keep[i] != 0 ? scale : 0) * c[i] }
+        }
     }
 
     /// Φ(v) = (1 + erf(v/√2)) / 2, the standard normal distribution function.

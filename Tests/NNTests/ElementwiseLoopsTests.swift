@@ -165,4 +165,33 @@ final class ElementwiseLoopsTests: XCTestCase {
             XCTAssertNotEqual(y[4], 0)
         }
     }
+
+    /// The products written over one of their inputs (the vectorised single-pointer loops) have the bits of the
+    /// same products written elsewhere, for every input they may overwrite.
+    func testMultipliesInPlaceGiveTheSameBits() {
+        var g = Lcg(seed: 54)
+        let n = 1_029, a = g.array(n, scale: 2), b = g.array(n, scale: 2)
+        let keep = (0..<n).map { UInt8($0 % 4 == 1 ? 0 : 1) }
+        func same(_ name: String, _ expected: [Float], _ got: [Float]) {
+            XCTAssertEqual(zip(expected, got).filter { $0.bitPattern != $1.bitPattern }.count, 0, name)
+        }
+        var out = [Float](repeating: 0, count: n), inPlace = a
+        Elementwise.multiply(a, b, into: &out, count: n)
+        inPlace.withUnsafeMutableBufferPointer { Elementwise.multiply($0.baseAddress!, b, into: $0.baseAddress!, count: n) }
+        same("a ⊙ b over a", out, inPlace)
+        inPlace = b
+        inPlace.withUnsafeMutableBufferPointer { Elementwise.multiply(a, $0.baseAddress!, into: $0.baseAddress!, count: n) }
+        same("a ⊙ b over b", out, inPlace)
+        Elementwise.multiply(a, keeping: keep, scale: 1.25, into: &out, count: n)
+        inPlace = a
+        inPlace.withUnsafeMutableBufferPointer { Elementwise.multiply($0.baseAddress!, keeping: keep, scale: 1.25, into: $0.baseAddress!, count: n) }
+        same("a ⊙ mask over a", out, inPlace)
+        Elementwise.multiply(a, keeping: keep, scale: 1.25, b, into: &out, count: n)
+        inPlace = a
+        inPlace.withUnsafeMutableBufferPointer { Elementwise.multiply($0.baseAddress!, keeping: keep, scale: 1.25, b, into: $0.baseAddress!, count: n) }
+        same("(a ⊙ mask) ⊙ c over a", out, inPlace)
+        inPlace = b
+        inPlace.withUnsafeMutableBufferPointer { Elementwise.multiply(a, keeping: keep, scale: 1.25, $0.baseAddress!, into: $0.baseAddress!, count: n) }
+        same("(a ⊙ mask) ⊙ c over c", out, inPlace)
+    }
 }
