@@ -48,8 +48,8 @@ public enum ColumnGate {
         var s0 = V(), s1 = V(), s2 = V(), s3 = V()
         for r in 0..<k {
             let at = r &* columns &+ c
-            let e0 = VectorMath.exp(load(V.self, s, at) - t0), e1 = VectorMath.exp(load(V.self, s, at &+ w) - t1)
-            let e2 = VectorMath.exp(load(V.self, s, at &+ 2 &* w) - t2), e3 = VectorMath.exp(load(V.self, s, at &+ 3 &* w) - t3)
+            let e0 = VectorMath.exp(lanes: load(V.self, s, at) - t0), e1 = VectorMath.exp(lanes: load(V.self, s, at &+ w) - t1)
+            let e2 = VectorMath.exp(lanes: load(V.self, s, at &+ 2 &* w) - t2), e3 = VectorMath.exp(lanes: load(V.self, s, at &+ 3 &* w) - t3)
             store(e0, s, at); store(e1, s, at &+ w); store(e2, s, at &+ 2 &* w); store(e3, s, at &+ 3 &* w)
             s0 += e0; s1 += e1; s2 += e2; s3 += e3
         }
@@ -71,7 +71,7 @@ public enum ColumnGate {
         for r in 1..<k { top = V.lanewiseMax(top, load(V.self, s, r &* columns &+ c)) }
         var sum = V()
         for r in 0..<k {
-            let e = VectorMath.exp(load(V.self, s, r &* columns &+ c) - top)
+            let e = VectorMath.exp(lanes: load(V.self, s, r &* columns &+ c) - top)
             store(e, s, r &* columns &+ c)
             sum += e
         }

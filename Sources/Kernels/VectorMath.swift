@@ -55,11 +55,16 @@ public enum VectorMath {
         return p * Float(bitPattern: exponent)
     }
 
-    /// `exp` on a vector of lanes at once (eight or sixteen), the same operations in the same order per lane (so
-    /// the same bits), for rows too short for the compiler's vectorised loop to pay off (TTM's softmax gates over
-    /// 8-32 patches) and for the gate's columns.
+    /// `exp` on eight lanes at once, the same operations in the same order per lane (so the same bits), for rows
+    /// too short for the compiler's vectorised loop to pay off (TTM's softmax gates over 8-32 patches). A
+    /// concrete function, so that a debug build of NN calls this module's optimised code rather than running
+    /// the generic one unspecialised (that made a debug zero-shot evaluation five times slower).
     @inlinable @inline(__always)
-    public static func exp<Lanes: FloatLanes>(_ x: Lanes) -> Lanes {
+    public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> { exp(lanes: x) }
+
+    /// `exp` on a vector of lanes (eight or sixteen: the gate's columns in Kernels' two builds).
+    @inlinable @inline(__always)
+    public static func exp<Lanes: FloatLanes>(lanes x: Lanes) -> Lanes {
         let v = Lanes.lanewiseMin(Lanes.lanewiseMax(x, Lanes(repeating: -87.3)), Lanes(repeating: 88.3))
         let shifted = v * 1.442_695_04 + 12_582_912
         let k = shifted - 12_582_912
