@@ -24,8 +24,9 @@ public enum Philox {
     /// words need no shuffling back into 32-bit lanes: the high half of a lane is ignored (the multiply reads
     /// only the low 32 bits; xor and shift keep the low half exact), and the lanes are packed once, after the
     /// tenth round. The two halves are written out side by side so that four multiplies are in flight per
-    /// round. Measured alternatives, both slower: SIMD8<UInt64> lanes (the compiler splits them into 128-bit
-    /// halves, with spills) and four groups of four (more than AVX2's sixteen vector registers).
+    /// round. Measured alternatives in this eight-lane build, both slower: SIMD8<UInt64> lanes (the compiler
+    /// splits them into 128-bit halves, with spills; KernelsAVX512's `sixteenBlocks` keeps them in 512-bit
+    /// registers) and four groups of four (more than AVX2's sixteen vector registers).
     @inlinable @inline(__always)
     public static func eightBlocks(x: UInt32, y: UInt32, z: UInt32, w: UInt32, key: SIMD2<UInt32>)
         -> (SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>, SIMD8<UInt32>) {

@@ -100,6 +100,7 @@ public struct Dropout: Sendable {
         maskBuffer.scale = 1 / (1 - rate)
         var stream = context.stream
         stream.site = site
+        // 16 flags of slack: the staged path's last 16-byte copy runs past the last row.
         fill(stream, RandomStream.maskThreshold(rate: rate), maskBuffer.scale, keepMask ? maskBuffer.reserve(count + Self.widestStagedRow) : nil,
              context.firstSample)
     }
@@ -116,6 +117,9 @@ public final class DropoutMask {
     public internal(set) var applied = false
     /// False after a forward that dropped without keeping its mask (`keepMask` false): no backward may follow.
     public internal(set) var kept = true
+    /// Each sample's flags before they are assembled into rows (`Dropout.forwardStagedColumns`).
+    private var staging = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+    private var stagingCapacity = 1
     public init() {}
 
     deinit {
@@ -129,10 +133,7 @@ public final class DropoutMask {
         return keep
     }
 
-    private var staging = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
-    private var stagingCapacity = 1
-
-    /// Room for `count` bytes of staged flags (`Dropout.forwardStagedColumns`).
+    /// Room for `count` bytes of staged flags.
     func reserveStaging(_ count: Int) -> UnsafeMutablePointer<UInt8> {
         grow(&staging, capacity: &stagingCapacity, toHold: count)
         return staging
