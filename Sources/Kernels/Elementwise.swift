@@ -44,19 +44,11 @@ public enum Elementwise {
     }
 
     /// out = a ⊙ b (out may be a or b).
-    ///
-    /// Here and below, a loop that writes over one of its inputs reads it through `out` itself: with two
-    /// pointers to the same memory the vectoriser's run-time overlap check fails and the loop runs one element
-    /// at a time (measured five times slower on 65,536 floats).
     @inlinable @inline(__always)
     public static func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
-        if UnsafePointer(out) == a {
-            for i in 0..<count { out[i] = out[i] * b[i] }
-        } else if UnsafePointer(out) == b {
-            for i in 0..<count { out[i] = a[i] * out[i] }
-        } else {
+        reading(a, writing: out) { a in reading(b, writing: out) { b in
             for i in 0..<count { out[i] = a[i] * b[i] }
-        }
+        } }
     }
 
     /// out = a ⊙ mask, the dropout mask given by its keep flags: mask = `scale` where keep is 1, 0 where it
@@ -64,9 +56,7 @@ public enum Elementwise {
     @inlinable @inline(__always)
     public static func multiply(_ a: UnsafePointer<Float>, keeping keep: UnsafePointer<UInt8>, scale: Float,
                                 into out: UnsafeMutablePointer<Float>, count: Int) {
-        if UnsafePointer(out) == a {
-            for i in 0..<count { out[i] = out[i] * (keep[i] != 0 ? scale : 0) }
-        } else {
+        reading(a, writing: out) { a in
             for i in 0..<count { out[i] = a[i] * (keep[i] != 0 ? scale : 0) }
         }
     }
@@ -75,13 +65,17 @@ public enum Elementwise {
     @inlinable @inline(__always)
     public static func multiply(_ a: UnsafePointer<Float>, keeping keep: UnsafePointer<UInt8>, scale: Float, _ c: UnsafePointer<Float>,
                                 into out: UnsafeMutablePointer<Float>, count: Int) {
-        if UnsafePointer(out) == a {
-            for i in 0..<count { out[i] = out[i] * (keep[i] != 0 ? scale : 0) * c[i] }
-        } else if UnsafePointer(out) == c {
-            for i in 0..<count { out[i] = a[i] * (keep[i] != 0 ? scale : 0) * out[i] }
-        } else {
+        reading(a, writing: out) { a in reading(c, writing: out) { c in
             for i in 0..<count { out[i] = a[i] * (keep[i] != 0 ? scale : 0) * c[i] }
-        }
+        } }
+    }
+
+    /// Runs `loop` with `input`, or with `out` itself where they are the same memory. A loop that writes over
+    /// its input through a second pointer fails the vectoriser's run-time overlap check and runs one element at
+    /// a time (30 against 8 us on 65,536 floats); through one pointer the compiler sees the same address.
+    @inlinable @inline(__always) @usableFromInline
+    static func reading(_ input: UnsafePointer<Float>, writing out: UnsafeMutablePointer<Float>, _ loop: (UnsafePointer<Float>) -> Void) {
+        if UnsafePointer(out) == input { loop(UnsafePointer(out)) } else { loop(input) }
     }
 
     /// Φ(v) = (1 + erf(v/√2)) / 2, the standard normal distribution function.
