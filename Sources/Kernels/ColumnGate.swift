@@ -83,14 +83,34 @@ public enum ColumnGate {
         }
     }
 
-    /// The backward's elementwise part for columns first ..< first + n (n at most what `dots` holds):
-    /// dots = Σ_rows dy ⊙ x ⊙ s row by row, then dlogits = s ⊙ (dy ⊙ x - dots) and dx (+)= dy ⊙ s. A row at a
-    /// time across the chunk, vectors of `Lanes`, then eight-lane vectors, then single columns.
+    /// Columns per chunk of the backward: a stack buffer of this many floats holds their running sums.
+    public static let chunkColumns = 1024
+
+    /// The backward's elementwise part: dlogits = s ⊙ (dy ⊙ x - Σ_rows dy ⊙ x ⊙ s) per column and dx (+)= dy ⊙ s.
+    /// It goes a row at a time across chunks of up to `chunkColumns` columns, the per-column sums on the stack:
+    /// the column counts are 64 windows x d, so the k rows of a block of columns lie a multiple of 4 KB apart and
+    /// would evict each other from L1 between the two passes. Vectors of `Lanes`, then eight-lane vectors, then
+    /// single columns.
     @inlinable @inline(__always)
-    public static func backwardChunk<Lanes: FloatLanes>(first: Int, n: Int, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
-                                                        s: UnsafePointer<Float>, dlogits: UnsafeMutablePointer<Float>,
-                                                        dx: UnsafeMutablePointer<Float>?, overwriting: Bool, k: Int, columns: Int,
-                                                        dots: UnsafeMutablePointer<Float>, lanes: Lanes.Type) {
+    public static func backward<Lanes: FloatLanes>(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, s: UnsafePointer<Float>,
+                                                   dlogits: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?, overwriting: Bool,
+                                                   k: Int, columns: Int, lanes: Lanes.Type) {
+        var stack = InlineArray<1024, Float>(repeating: 0)
+        var span = stack.mutableSpan
+        span.withUnsafeMutableBufferPointer { buffer in
+            for first in stride(from: 0, to: columns, by: chunkColumns) {
+                backwardChunk(first: first, n: Swift.min(chunkColumns, columns &- first), dy: dy, x: x, s: s, dlogits: dlogits, dx: dx,
+                              overwriting: overwriting, k: k, columns: columns, dots: buffer.baseAddress!, lanes: Lanes.self)
+            }
+        }
+    }
+
+    /// Columns first ..< first + n of `backward`, their sums in `dots`.
+    @inlinable @inline(__always)
+    static func backwardChunk<Lanes: FloatLanes>(first: Int, n: Int, dy: UnsafePointer<Float>, x: UnsafePointer<Float>,
+                                                 s: UnsafePointer<Float>, dlogits: UnsafeMutablePointer<Float>,
+                                                 dx: UnsafeMutablePointer<Float>?, overwriting: Bool, k: Int, columns: Int,
+                                                 dots: UnsafeMutablePointer<Float>, lanes: Lanes.Type) {
         dots.update(repeating: 0, count: n)
         for r in 0..<k {
             let at = r &* columns &+ first

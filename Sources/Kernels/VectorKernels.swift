@@ -14,11 +14,11 @@ public protocol VectorKernels: SendableMetatype {
                          into out: UnsafeMutablePointer<Float>, count: Int)
     /// Draws and applies one sample's dropout mask (`MaskFill`).
     static func fillMask(_ fill: MaskFill)
-    /// `ColumnGate.forward` and `ColumnGate.backwardChunk`.
+    /// `ColumnGate.forward` and `ColumnGate.backward`.
     static func columnGateForward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, s: UnsafeMutablePointer<Float>, k: Int, columns: Int)
-    static func columnGateBackwardChunk(first: Int, n: Int, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, s: UnsafePointer<Float>,
-                                        dlogits: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?, overwriting: Bool,
-                                        k: Int, columns: Int, dots: UnsafeMutablePointer<Float>)
+    static func columnGateBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, s: UnsafePointer<Float>,
+                                   dlogits: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?, overwriting: Bool,
+                                   k: Int, columns: Int)
     /// `ColumnBlocks.multiply` (NN's `SmallGEMM.multiply`).
     static func smallGEMM(m: Int, k: Int, columns: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
                           b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, accumulate: Bool)
@@ -30,11 +30,11 @@ extension Elementwise: VectorKernels {
         ColumnGate.forward(x: x, y: y, s: s, k: k, columns: columns, lanes: SIMD8<Float>.self)
     }
 
-    public static func columnGateBackwardChunk(first: Int, n: Int, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, s: UnsafePointer<Float>,
-                                               dlogits: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?, overwriting: Bool,
-                                               k: Int, columns: Int, dots: UnsafeMutablePointer<Float>) {
-        ColumnGate.backwardChunk(first: first, n: n, dy: dy, x: x, s: s, dlogits: dlogits, dx: dx, overwriting: overwriting, k: k,
-                                 columns: columns, dots: dots, lanes: SIMD8<Float>.self)
+    public static func columnGateBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, s: UnsafePointer<Float>,
+                                          dlogits: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?, overwriting: Bool,
+                                          k: Int, columns: Int) {
+        ColumnGate.backward(dy: dy, x: x, s: s, dlogits: dlogits, dx: dx, overwriting: overwriting, k: k, columns: columns,
+                            lanes: SIMD8<Float>.self)
     }
 
     public static func fillMask(_ fill: MaskFill) { fill.fillEightBlocksAtATime() }

@@ -40,13 +40,13 @@ public enum Elementwise512: VectorKernels {
         ColumnGate.forward(x: x, y: y, s: s, k: k, columns: columns, lanes: SIMD16<Float>.self)
     }
 
-    public static func columnGateBackwardChunk(first: Int, n: Int, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, s: UnsafePointer<Float>,
-                                               dlogits: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?, overwriting: Bool,
-                                               k: Int, columns: Int, dots: UnsafeMutablePointer<Float>) {
+    public static func columnGateBackward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, s: UnsafePointer<Float>,
+                                          dlogits: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?, overwriting: Bool,
+                                          k: Int, columns: Int) {
         // Eight lanes here too: the backward streams five arrays and sixteen lanes measured no faster (k x columns
         // 32 x 3072: 88 us either way; 8 x 12288: 67 us with eight, 80 with sixteen).
-        ColumnGate.backwardChunk(first: first, n: n, dy: dy, x: x, s: s, dlogits: dlogits, dx: dx, overwriting: overwriting, k: k,
-                                 columns: columns, dots: dots, lanes: SIMD8<Float>.self)
+        ColumnGate.backward(dy: dy, x: x, s: s, dlogits: dlogits, dx: dx, overwriting: overwriting, k: k, columns: columns,
+                            lanes: SIMD8<Float>.self)
     }
 
     public static func smallGEMM(m: Int, k: Int, columns: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
