@@ -1,5 +1,3 @@
-import Kernels
-
 /// Dropout on the column layout when a sample's rows are short (at most 16 elements: TTM's finest patch mixers,
 /// 6 and 12 features per sample). Drawn row by row in place, a row of 6 ends inside every vector and the mask
 /// went element by element (4 ns per element against 0.6 on long rows). Here each sample's flags are drawn
@@ -26,10 +24,8 @@ extension Dropout {
             for s in 0..<samples {
                 let sampleFlags = staging + s * stride
                 if chunkStart > 0 { sampleFlags.update(from: sampleFlags + Self.stagedChunk, count: Self.stagedCarry) }
-                ElementwiseLoops.kernels.fillMask(MaskFill(
-                    key: stream.key, sample: UInt32(truncatingIfNeeded: firstSample + s), step: stream.step, site: stream.site,
-                    first: chunkStart, count: chunkEnd - chunkStart, rowLength: chunkEnd - chunkStart, rowStride: 0,
-                    threshold: threshold, scale: scale, keep: sampleFlags + Self.stagedCarry, data: nil))
+                stream.fillMask(sample: firstSample + s, first: chunkStart, count: chunkEnd - chunkStart, threshold: threshold, scale: scale,
+                                into: sampleFlags + Self.stagedCarry)
             }
             // Rows complete in this chunk; a row begun in the previous one is in its carried flags.
             let rowsEnd = chunkEnd == total ? rows : chunkEnd / width

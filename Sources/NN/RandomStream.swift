@@ -48,11 +48,12 @@ public struct RandomStream: Sendable, Hashable {
     /// e % rowLength], so a sample stored as rows of a wider matrix (the column layout) is filled in one pass,
     /// each Philox group drawn once (Kernels' `MaskFill`, in the build `ElementwiseLoops` chose).
     /// With `applyingTo`, the same pass also writes data.y = data.x ⊙ mask (indexed like keep; x may be y):
-    /// dropout in one pass. `keep` nil keeps no mask (a pass with no backward).
-    public func fillMask(sample: Int, count: Int, rowLength: Int? = nil, rowStride: Int = 0, threshold: UInt32, scale: Float,
+    /// dropout in one pass. `keep` nil keeps no mask (a pass with no backward). With `first` (a multiple of 64),
+    /// elements first ..< first + count, written from keep[0] on.
+    public func fillMask(sample: Int, first: Int = 0, count: Int, rowLength: Int? = nil, rowStride: Int = 0, threshold: UInt32, scale: Float,
                          into keep: UnsafeMutablePointer<UInt8>?,
                          applyingTo data: (x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>)? = nil) {
-        let fill = MaskFill(key: key, sample: UInt32(truncatingIfNeeded: sample), step: step, site: site, count: count,
+        let fill = MaskFill(key: key, sample: UInt32(truncatingIfNeeded: sample), step: step, site: site, first: first, count: count,
                             rowLength: rowLength ?? count, rowStride: rowStride, threshold: threshold, scale: scale, keep: keep,
                             data: data)
         ElementwiseLoops.kernels.fillMask(fill)
