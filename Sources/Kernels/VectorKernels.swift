@@ -22,6 +22,9 @@ public protocol VectorKernels: SendableMetatype {
     /// `ColumnBlocks.multiply` (NN's `SmallGEMM.multiply`).
     static func smallGEMM(m: Int, k: Int, columns: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
                           b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, accumulate: Bool)
+    /// `PanelGEMM.multiply` (NN's `MatrixProduct`).
+    static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int, b: UnsafePointer<Float>, bRow: Int,
+                     bColumn: Int, c: UnsafeMutablePointer<Float>, ldc: Int, start: PanelGEMM.Start)
 }
 
 extension Elementwise: VectorKernels {
@@ -43,5 +46,12 @@ extension Elementwise: VectorKernels {
                                  b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, accumulate: Bool) {
         ColumnBlocks.multiply(m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
                               accumulate: accumulate, lanes: SIMD8<Float>.self)
+    }
+
+    /// Two eight-lane vectors per tile row: twelve accumulators of AVX2's sixteen registers.
+    public static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int, b: UnsafePointer<Float>, bRow: Int,
+                            bColumn: Int, c: UnsafeMutablePointer<Float>, ldc: Int, start: PanelGEMM.Start) {
+        PanelGEMM.multiply(m: m, n: n, k: k, a: a, aRow: aRow, aColumn: aColumn, b: b, bRow: bRow, bColumn: bColumn, c: c, ldc: ldc,
+                           start: start, lanes: SIMD8<Float>.self, maxVectors: 2)
     }
 }

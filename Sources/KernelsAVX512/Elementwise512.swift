@@ -54,6 +54,13 @@ public enum Elementwise512: VectorKernels {
         ColumnBlocks.multiply(m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
                               accumulate: accumulate, lanes: SIMD16<Float>.self)
     }
+
+    /// Four sixteen-lane vectors per tile row: 24 accumulators of AVX-512's 32 registers.
+    public static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int, b: UnsafePointer<Float>, bRow: Int,
+                            bColumn: Int, c: UnsafeMutablePointer<Float>, ldc: Int, start: PanelGEMM.Start) {
+        PanelGEMM.multiply(m: m, n: n, k: k, a: a, aRow: aRow, aColumn: aColumn, b: b, bRow: bRow, bColumn: bColumn, c: c, ldc: ldc,
+                           start: start, lanes: SIMD16<Float>.self, maxVectors: 4)
+    }
 }
 
 extension Elementwise512 {

@@ -1,5 +1,3 @@
-import BLAS
-
 /// A fully connected layer with PyTorch's layout: weight [out, in], y = x Wᵀ + b.
 public struct Linear: Sendable {
     public let inFeatures: Int
@@ -42,17 +40,9 @@ public struct Linear: Sendable {
 
     /// y[rows, out] = x[rows, in] · Wᵀ + b
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, _ p: ParameterStore) {
-        if let bias {
-            // A loop, not a memmove call per row: rows are short (8 to a few hundred floats).
-            let b = p.value(bias), n = outFeatures
-            for r in 0..<rows {
-                let row = y + r * n
-                for j in 0..<n { row[j] = b[j] }
-            }
-        }
-        sgemm(.none, .transposed, m: rows, n: outFeatures, k: inFeatures,
-              a: x, lda: inFeatures, b: p.value(weight), ldb: inFeatures,
-              beta: bias == nil ? 0 : 1, c: y, ldc: outFeatures)
+        MatrixProduct.multiply(.none, .transposed, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures, b: p.value(weight),
+                               ldb: inFeatures, c: y, ldc: outFeatures,
+                               start: bias.map { .columnBias(p.value($0)) } ?? .zero)
     }
 
     /// dx += dy · W (dx = dy · W with `overwritingInput`, sparing the caller a zeroing pass);  dW += dyᵀ · x;
@@ -60,12 +50,12 @@ public struct Linear: Sendable {
     public func backward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
                          rows: Int, _ p: ParameterStore, overwritingInput: Bool = false) {
         if let dx {
-            sgemm(.none, .none, m: rows, n: inFeatures, k: outFeatures,
-                  a: dy, lda: outFeatures, b: p.value(weight), ldb: inFeatures, beta: overwritingInput ? 0 : 1, c: dx, ldc: inFeatures)
+            MatrixProduct.multiply(.none, .none, m: rows, n: inFeatures, k: outFeatures, a: dy, lda: outFeatures, b: p.value(weight),
+                                   ldb: inFeatures, c: dx, ldc: inFeatures, start: overwritingInput ? .zero : .accumulate)
         }
         if let dW = p.gradientIfNeeded(weight) {
-            sgemm(.transposed, .none, m: outFeatures, n: inFeatures, k: rows,
-                  a: dy, lda: outFeatures, b: x, ldb: inFeatures, beta: 1, c: dW, ldc: inFeatures)
+            MatrixProduct.multiply(.transposed, .none, m: outFeatures, n: inFeatures, k: rows, a: dy, lda: outFeatures, b: x,
+                                   ldb: inFeatures, c: dW, ldc: inFeatures, start: .accumulate)
         }
         if let bias, let db = p.gradientIfNeeded(bias) {
             for r in 0..<rows {

@@ -1,10 +1,8 @@
-import BLAS
-
 /// A Linear layer applied along the leading axis: x [in, columns] holds one input vector per column, and
 /// y [out, columns] = W x + b ⊗ 1. TTM's patch and channel mixers mix a short leading axis this way, which
 /// spares the transposes that the row layout (`forward`) would need around them.
 extension Linear {
-    /// Whether the small-operand kernels beat sgemm for this layer on columns (8-64 patches or channels).
+    /// Whether the small-operand kernels beat the GEMM for this layer on columns (8-64 patches or channels).
     var usesSmallKernels: Bool { inFeatures * outFeatures <= SmallGEMM.maxSmallElements }
 
     /// y[out, columns] = W · x[in, columns] + b (per row of y).
@@ -15,11 +13,8 @@ extension Linear {
                                b: x, c: y, bias: b)
             return
         }
-        if let b {
-            for o in 0..<outFeatures { (y + o * columns).update(repeating: b[o], count: columns) }
-        }
-        sgemm(.none, .none, m: outFeatures, n: columns, k: inFeatures, a: w, lda: inFeatures, b: x, ldb: columns,
-              beta: b == nil ? 0 : 1, c: y, ldc: columns)
+        MatrixProduct.multiply(.none, .none, m: outFeatures, n: columns, k: inFeatures, a: w, lda: inFeatures, b: x, ldb: columns,
+                               c: y, ldc: columns, start: b.map { .rowBias($0) } ?? .zero)
     }
 
     /// dx += Wᵀ dy (dx = … with `overwritingInput`; nil skips it);  dW += dy xᵀ;  db += Σ_columns dy.
@@ -31,16 +26,16 @@ extension Linear {
                 SmallGEMM.multiply(m: inFeatures, k: outFeatures, columns: columns, a: w, aRow: 1, aColumn: inFeatures,
                                    b: dy, c: dx, accumulate: !overwritingInput)
             } else {
-                sgemm(.transposed, .none, m: inFeatures, n: columns, k: outFeatures, a: w, lda: inFeatures, b: dy, ldb: columns,
-                      beta: overwritingInput ? 0 : 1, c: dx, ldc: columns)
+                MatrixProduct.multiply(.transposed, .none, m: inFeatures, n: columns, k: outFeatures, a: w, lda: inFeatures, b: dy,
+                                       ldb: columns, c: dx, ldc: columns, start: overwritingInput ? .zero : .accumulate)
             }
         }
         if let dW = p.gradientIfNeeded(weight) {
             if usesSmallKernels {
                 SmallGEMM.multiplyTransposed(m: outFeatures, n: inFeatures, columns: columns, a: dy, b: x, c: dW, ldc: inFeatures)
             } else {
-                sgemm(.none, .transposed, m: outFeatures, n: inFeatures, k: columns, a: dy, lda: columns, b: x, ldb: columns,
-                      beta: 1, c: dW, ldc: inFeatures)
+                MatrixProduct.multiply(.none, .transposed, m: outFeatures, n: inFeatures, k: columns, a: dy, lda: columns, b: x,
+                                       ldb: columns, c: dW, ldc: inFeatures, start: .accumulate)
             }
         }
         if let bias, let db = p.gradientIfNeeded(bias) {
