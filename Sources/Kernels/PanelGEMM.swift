@@ -106,8 +106,21 @@ public enum PanelGEMM {
                 let from = b + p &* bRow, to = panel + p &* width
                 for j in 0..<columns { to[j] = from[j] }
             }
-        } else {  // B transposed: read along its rows, which are the panel's columns
-            for j in 0..<columns {
+        } else {  // B transposed: eight of its rows (eight panel columns) at a time, each read along p
+            var j = 0
+            while j &+ 8 <= columns {
+                let r = b + j &* bColumn
+                let r0 = r, r1 = r0 + bColumn, r2 = r1 + bColumn, r3 = r2 + bColumn
+                let r4 = r3 + bColumn, r5 = r4 + bColumn, r6 = r5 + bColumn, r7 = r6 + bColumn
+                var to = panel + j, offset = 0
+                for _ in 0..<depth {
+                    let v = SIMD8<Float>(r0[offset], r1[offset], r2[offset], r3[offset], r4[offset], r5[offset], r6[offset], r7[offset])
+                    UnsafeMutableRawPointer(to).storeBytes(of: v, as: SIMD8<Float>.self)
+                    to += width; offset &+= bRow
+                }
+                j &+= 8
+            }
+            for j in j..<columns {
                 let from = b + j &* bColumn
                 for p in 0..<depth { panel[p &* width &+ j] = from[p &* bRow] }
             }
