@@ -1,37 +1,52 @@
 import BLAS
+import Dispatch
 import Kernels
 
 /// The layers' GEMM: C = start + op(A) · op(B), row-major like `sgemm`, with C's start given as zero, C itself,
-/// or a bias per row or per column (folded in, so no pass writes the bias rows first). On a thread where OpenBLAS
-/// runs single-threaded, which is every engine thread and every rank of a training run, this is Kernels'
-/// `PanelGEMM` (see there for why); where OpenBLAS has several threads for one call (a model with BatchNorm, an
-/// evaluation given the cores), it is OpenBLAS, which then splits the product among them.
+/// or a bias per row or per column (folded in, so no pass writes the bias rows first). It runs Kernels'
+/// `PanelGEMM` (see there for why not OpenBLAS) on the rank's GEMM threads: OpenBLAS's thread setting, which
+/// ttm already shares among the ranks of a node and sets to one on the engine's own threads. Several threads
+/// take blocks of rows (or of columns, for a product with few rows) and each element is still computed by the
+/// same sequence of operations, so the result has the same bits whatever the thread count.
 public enum MatrixProduct {
+    /// Below this many FLOPs a product stays on the calling thread (dispatching costs some microseconds).
+    static let threadedFLOPs = 4 << 20
+
     public static func multiply(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
                                 a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                                 c: UnsafeMutablePointer<Float>, ldc: Int, start: PanelGEMM.Start) {
-        guard OpenBLAS.threadCount == 1 else {
-            return threadedOpenBLAS(transA, transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, start: start)
-        }
         precondition(m >= 0 && n >= 0 && k >= 0, "MatrixProduct: negative dimension m=\(m) n=\(n) k=\(k)")
         let started = GEMMStatistics.start()
-        ElementwiseLoops.kernels.gemm(m: m, n: n, k: k, a: a, aRow: transA == .none ? lda : 1, aColumn: transA == .none ? 1 : lda,
-                                      b: b, bRow: transB == .none ? ldb : 1, bColumn: transB == .none ? 1 : ldb,
-                                      c: c, ldc: ldc, start: start)
-        GEMMStatistics.record(flops: 2 * m * n * k, since: started)
-    }
-
-    private static func threadedOpenBLAS(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
-                                         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                                         c: UnsafeMutablePointer<Float>, ldc: Int, start: PanelGEMM.Start) {
-        switch start {
-        case .zero, .accumulate: break
-        case .rowBias(let bias):
-            for r in 0..<m { (c + r * ldc).update(repeating: bias[r], count: n) }
-        case .columnBias(let bias):
-            for r in 0..<m { (c + r * ldc).update(from: bias, count: n) }
+        let aRow = transA == .none ? lda : 1, aColumn = transA == .none ? 1 : lda
+        let bRow = transB == .none ? ldb : 1, bColumn = transB == .none ? 1 : ldb
+        let threads = 2 * m * n * k >= threadedFLOPs ? OpenBLAS.threadCount : 1
+        if threads <= 1 {
+            ElementwiseLoops.kernels.gemm(m: m, n: n, k: k, a: a, aRow: aRow, aColumn: aColumn, b: b, bRow: bRow, bColumn: bColumn,
+                                          c: c, ldc: ldc, start: start)
+        } else {
+            // Rows in multiples of the six-row tile, or columns in multiples of the 64-column panel.
+            let byRows = m >= 12 * threads, unit = byRows ? 6 : 64, extent = byRows ? m : n
+            let parts = min(threads, (extent + unit - 1) / unit)
+            let flushes = Subnormals.flushedToZero
+            // The parts write disjoint blocks of C and only read A, B and the bias.
+            nonisolated(unsafe) let a = a, b = b, c = c, start = start
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                Subnormals.flushToZero(flushes)  // as on the calling thread: a worker's own setting is unknown
+                let units = (extent + unit - 1) / unit
+                let first = part * units / parts * unit, end = min(extent, (part + 1) * units / parts * unit)
+                guard first < end else { return }
+                if byRows {
+                    let shifted: PanelGEMM.Start = if case .rowBias(let bias) = start { .rowBias(bias + first) } else { start }
+                    ElementwiseLoops.kernels.gemm(m: end - first, n: n, k: k, a: a + first * aRow, aRow: aRow, aColumn: aColumn,
+                                                  b: b, bRow: bRow, bColumn: bColumn, c: c + first * ldc, ldc: ldc, start: shifted)
+                } else {
+                    let shifted: PanelGEMM.Start = if case .columnBias(let bias) = start { .columnBias(bias + first) } else { start }
+                    ElementwiseLoops.kernels.gemm(m: m, n: end - first, k: k, a: a, aRow: aRow, aColumn: aColumn,
+                                                  b: b + first * bColumn, bRow: bRow, bColumn: bColumn, c: c + first, ldc: ldc,
+                                                  start: shifted)
+                }
+            }
         }
-        let beta: Float = if case .zero = start { 0 } else { 1 }
-        sgemm(transA, transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        GEMMStatistics.record(flops: 2 * m * n * k, since: started)
     }
 }

@@ -1,4 +1,5 @@
 import AllocationCounter
+import BLAS
 import NN
 import TSMixer
 import Optimizers
@@ -59,5 +60,36 @@ final class AllocationTests: XCTestCase {
         #else
         XCTAssertEqual(perStep, [0, 0, 0, 0, 0], "heap allocations in training steps 2 to 6")
         #endif
+    }
+
+    /// A product large enough to be split among GEMM threads allocates the same small amount every time after the
+    /// first: the two blocks with which libdispatch's concurrentPerform hands out the work (on Linux a Swift
+    /// closure becomes a heap-copied block), nothing that grows with the product or the step.
+    func testThreadedMatrixProductAllocatesAFixedSmallAmount() {
+        let saved = OpenBLAS.threadCount
+        defer { OpenBLAS.threadCount = saved }
+        OpenBLAS.threadCount = 2
+        let m = 256, n = 192, k = 96  // 9.4 MFLOP, above MatrixProduct's threading threshold
+        var g = Lcg(seed: 4)
+        let a = g.array(m * k), b = g.array(k * n), bias = g.array(n)
+        var c = [Float](repeating: 0, count: m * n)
+        func product() {
+            bias.withUnsafeBufferPointer { biasBuffer in
+                MatrixProduct.multiply(.none, .none, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: &c, ldc: n,
+                                       start: .columnBias(biasBuffer.baseAddress!))
+            }
+        }
+        product()
+        var perCall: [Int] = []
+        perCall.reserveCapacity(5)
+        for _ in 0..<5 {
+            ttm_allocation_counting(1)
+            product()
+            ttm_allocation_counting(0)
+            perCall.append(ttm_allocation_count())
+        }
+        XCTAssertTrue(c.allSatisfy(\.isFinite))
+        XCTAssertEqual(Set(perCall).count, 1, "allocations per product vary: \(perCall)")
+        XCTAssertLessThanOrEqual(perCall.max() ?? 0, 2, "heap allocations in threaded products 2 to 6: \(perCall)")
     }
 }
