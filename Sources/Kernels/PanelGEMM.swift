@@ -21,6 +21,14 @@ public enum PanelGEMM {
         case columnBias(UnsafePointer<Float>)
     }
 
+    /// What becomes of C's elements after their last product: nothing, or the dropout mask given by its keep flags
+    /// (then an elementwise factor), both laid out like C. Done tile by tile while the tile is in L1, with
+    /// `Elementwise.multiply`'s products, so the bits are those of that pass run over C afterwards.
+    public enum Finish {
+        case none
+        case masked(keep: UnsafePointer<UInt8>, scale: Float, factor: UnsafePointer<Float>?)
+    }
+
     /// The stack buffer for one panel of B: `depthBlock · width` floats.
     public static let panelFloats = 8192
 
@@ -30,7 +38,7 @@ public enum PanelGEMM {
     @inlinable @inline(__always)
     public static func multiply<Lanes: SIMD>(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
                                              b: UnsafePointer<Float>, bRow: Int, bColumn: Int,
-                                             c: UnsafeMutablePointer<Float>, ldc: Int, start: Start,
+                                             c: UnsafeMutablePointer<Float>, ldc: Int, start: Start, finish: Finish,
                                              lanes: Lanes.Type, maxVectors: Int) where Lanes.Scalar == Float {
         guard m > 0 && n > 0 else { return }
         let lanes = Lanes.scalarCount
@@ -88,6 +96,16 @@ public enum PanelGEMM {
                         }
                         if !inPlace {
                             for i in 0..<rows { for j in 0..<columns { c[(r0 &+ i) &* ldc &+ j0 &+ j] = scratch[i &* width &+ j] } }
+                        }
+                        if p0 &+ depth >= k, case .masked(let keep, let scale, let factor) = finish {
+                            for i in 0..<rows {
+                                let offset = (r0 &+ i) &* ldc &+ j0, row = c + offset
+                                if let factor {
+                                    Elementwise.multiply(row, keeping: keep + offset, scale: scale, factor + offset, into: row, count: columns)
+                                } else {
+                                    Elementwise.multiply(row, keeping: keep + offset, scale: scale, into: row, count: columns)
+                                }
+                            }
                         }
                         r0 &+= 6
                     }

@@ -24,7 +24,7 @@ public protocol VectorKernels: SendableMetatype {
                           b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, accumulate: Bool)
     /// `PanelGEMM.multiply` (NN's `MatrixProduct`).
     static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int, b: UnsafePointer<Float>, bRow: Int,
-                     bColumn: Int, c: UnsafeMutablePointer<Float>, ldc: Int, start: PanelGEMM.Start)
+                     bColumn: Int, c: UnsafeMutablePointer<Float>, ldc: Int, start: PanelGEMM.Start, finish: PanelGEMM.Finish)
 }
 
 extension Elementwise: VectorKernels {
@@ -50,8 +50,8 @@ extension Elementwise: VectorKernels {
 
     /// Two eight-lane vectors per tile row: twelve accumulators of AVX2's sixteen registers.
     public static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int, b: UnsafePointer<Float>, bRow: Int,
-                            bColumn: Int, c: UnsafeMutablePointer<Float>, ldc: Int, start: PanelGEMM.Start) {
+                            bColumn: Int, c: UnsafeMutablePointer<Float>, ldc: Int, start: PanelGEMM.Start, finish: PanelGEMM.Finish) {
         PanelGEMM.multiply(m: m, n: n, k: k, a: a, aRow: aRow, aColumn: aColumn, b: b, bRow: bRow, bColumn: bColumn, c: c, ldc: ldc,
-                           start: start, lanes: SIMD8<Float>.self, maxVectors: 2)
+                           start: start, finish: finish, lanes: SIMD8<Float>.self, maxVectors: 2)
     }
 }

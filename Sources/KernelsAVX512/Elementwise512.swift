@@ -57,9 +57,9 @@ public enum Elementwise512: VectorKernels {
 
     /// Four sixteen-lane vectors per tile row: 24 accumulators of AVX-512's 32 registers.
     public static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int, b: UnsafePointer<Float>, bRow: Int,
-                            bColumn: Int, c: UnsafeMutablePointer<Float>, ldc: Int, start: PanelGEMM.Start) {
+                            bColumn: Int, c: UnsafeMutablePointer<Float>, ldc: Int, start: PanelGEMM.Start, finish: PanelGEMM.Finish) {
         PanelGEMM.multiply(m: m, n: n, k: k, a: a, aRow: aRow, aColumn: aColumn, b: b, bRow: bRow, bColumn: bColumn, c: c, ldc: ldc,
-                           start: start, lanes: SIMD16<Float>.self, maxVectors: 4)
+                           start: start, finish: finish, lanes: SIMD16<Float>.self, maxVectors: 4)
     }
 }
 

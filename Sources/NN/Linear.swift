@@ -1,3 +1,5 @@
+import Kernels
+
 /// A fully connected layer with PyTorch's layout: weight [out, in], y = x Wᵀ + b.
 public struct Linear: Sendable {
     public let inFeatures: Int
@@ -38,20 +40,22 @@ public struct Linear: Sendable {
         for i in 0..<view.count { values[i] = (2 * values[i] - 1) * bound }
     }
 
-    /// y[rows, out] = x[rows, in] · Wᵀ + b
-    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, _ p: ParameterStore) {
+    /// y[rows, out] = x[rows, in] · Wᵀ + b, then `finish` (a dropout mask on y, say) as each tile is done.
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, _ p: ParameterStore,
+                        finish: PanelGEMM.Finish = .none) {
         MatrixProduct.multiply(.none, .transposed, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures, b: p.value(weight),
                                ldb: inFeatures, c: y, ldc: outFeatures,
-                               start: bias.map { .columnBias(p.value($0)) } ?? .zero)
+                               start: bias.map { .columnBias(p.value($0)) } ?? .zero, finish: finish)
     }
 
-    /// dx += dy · W (dx = dy · W with `overwritingInput`, sparing the caller a zeroing pass);  dW += dyᵀ · x;
-    /// db += Σ_rows dy.  `dx` nil skips the input gradient.
+    /// dx += dy · W (dx = dy · W with `overwritingInput`, sparing the caller a zeroing pass), then `finishingInput`
+    /// on dx;  dW += dyᵀ · x;  db += Σ_rows dy.  `dx` nil skips the input gradient.
     public func backward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
-                         rows: Int, _ p: ParameterStore, overwritingInput: Bool = false) {
+                         rows: Int, _ p: ParameterStore, overwritingInput: Bool = false, finishingInput: PanelGEMM.Finish = .none) {
         if let dx {
             MatrixProduct.multiply(.none, .none, m: rows, n: inFeatures, k: outFeatures, a: dy, lda: outFeatures, b: p.value(weight),
-                                   ldb: inFeatures, c: dx, ldc: inFeatures, start: overwritingInput ? .zero : .accumulate)
+                                   ldb: inFeatures, c: dx, ldc: inFeatures, start: overwritingInput ? .zero : .accumulate,
+                                   finish: finishingInput)
         }
         if let dW = p.gradientIfNeeded(weight) {
             MatrixProduct.multiply(.transposed, .none, m: outFeatures, n: inFeatures, k: rows, a: dy, lda: outFeatures, b: x,

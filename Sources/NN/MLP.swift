@@ -1,3 +1,5 @@
+import Kernels
+
 /// Two-layer perceptron: fc1 (in → hidden), activation, dropout, fc2 (hidden → out), dropout
 /// (granite-tsfm's TinyTimeMixerMLP with GELU). Its positions are the rows of x [positions, in], or with
 /// `onColumns` the columns of x [in, positions] (see `Linear.forward(columns:)`).
@@ -50,12 +52,14 @@ public final class MLP {
             }
             drop(dropout1, act, mask1, features: h, positions: positions, samples: samples, mode: mode)
         }
-        forward(fc2, act, y, positions, p)
-        drop(dropout2, y, mask2, features: o, positions: positions, samples: samples, mode: mode)
+        // Dropout 2 as fc2's tiles are finished (mask drawn first), not as a pass over y afterwards.
+        let dropping = drawMask(dropout2, mask2, features: o, positions: positions, samples: samples, mode: mode)
+        forward(fc2, act, y, positions, p, finish: dropping ? .masked(keep: mask2.keep, scale: mask2.scale, factor: nil) : .none)
     }
 
-    private func forward(_ layer: Linear, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ positions: Int, _ p: ParameterStore) {
-        if onColumns { layer.forward(columns: x, y, count: positions, p) } else { layer.forward(x, y, rows: positions, p) }
+    private func forward(_ layer: Linear, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ positions: Int, _ p: ParameterStore,
+                         finish: PanelGEMM.Finish = .none) {
+        if onColumns { layer.forward(columns: x, y, count: positions, p, finish: finish) } else { layer.forward(x, y, rows: positions, p, finish: finish) }
     }
 
     private func drop(_ dropout: Dropout, _ v: UnsafeMutablePointer<Float>, _ mask: DropoutMask, features: Int, positions: Int,
@@ -79,11 +83,11 @@ public final class MLP {
     }
 
     private func backward(_ layer: Linear, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
-                          _ positions: Int, _ p: ParameterStore, overwritingInput: Bool) {
+                          _ positions: Int, _ p: ParameterStore, overwritingInput: Bool, finishingInput: PanelGEMM.Finish = .none) {
         if onColumns {
-            layer.backward(columns: dy, x: x, dx: dx, count: positions, p, overwritingInput: overwritingInput)
+            layer.backward(columns: dy, x: x, dx: dx, count: positions, p, overwritingInput: overwritingInput, finishingInput: finishingInput)
         } else {
-            layer.backward(dy: dy, x: x, dx: dx, rows: positions, p, overwritingInput: overwritingInput)
+            layer.backward(dy: dy, x: x, dx: dx, rows: positions, p, overwritingInput: overwritingInput, finishingInput: finishingInput)
         }
     }
 
@@ -95,21 +99,24 @@ public final class MLP {
         // Written, not accumulated: no zeroing passes over the two gradient buffers.
         let dOut = mask2.applied(to: dy, using: gradOut, count: positions * o)
         let dAct = gradHidden.reserve(positions * h)
-        backward(fc2, dy: dOut, x: activated.pointer, dx: dAct, positions, p, overwritingInput: true)
         // Through dropout 1 and the activation: dPre = dAct ⊙ mask1 ⊙ f'(pre), in place over dAct (which nothing
-        // reads after; a separate buffer cost a read of each of its lines before the write).
-        let dPre: UnsafeMutablePointer<Float>
-        if derivativeSaved, mask1.applied {  // one pass: (dAct ⊙ mask1) ⊙ f', in that order
-            dPre = dAct
-            ElementwiseLoops.kernels.multiply(dAct, keeping: mask1.keep, scale: mask1.scale, derivative.pointer, into: dPre, count: positions * h)
-        } else if derivativeSaved {
-            dPre = dAct
-            ElementwiseLoops.kernels.multiply(dAct, derivative.pointer, into: dPre, count: positions * h)
-        } else {  // after an inference forward (eval-mode gradients)
-            dPre = gradPre.reserve(positions * h)
-            mask1.apply(to: dAct, count: positions * h)
-            dPre.update(repeating: 0, count: positions * h)
-            activation.backward(dy: dAct, x: hidden.pointer, dx: dPre, count: positions * h)
+        // reads after). With the mask and the saved derivative, fc2's input gradient applies both as its tiles
+        // are finished, in that order: no pass re-reads dAct.
+        var dPre = dAct
+        if derivativeSaved, mask1.applied {
+            backward(fc2, dy: dOut, x: activated.pointer, dx: dAct, positions, p, overwritingInput: true,
+                     finishingInput: .masked(keep: mask1.keep, scale: mask1.scale, factor: derivative.pointer))
+        } else {
+            backward(fc2, dy: dOut, x: activated.pointer, dx: dAct, positions, p, overwritingInput: true)
+            if derivativeSaved {
+                ElementwiseLoops.kernels.multiply(dAct, derivative.pointer, into: dPre, count: positions * h)
+            } else {  // after an inference forward (eval-mode gradients): f' from the saved fc1 output
+                mask1.apply(to: dAct, count: positions * h)
+                let through = gradPre.reserve(positions * h)
+                through.update(repeating: 0, count: positions * h)
+                activation.backward(dy: dAct, x: hidden.pointer, dx: through, count: positions * h)
+                dPre = through
+            }
         }
         backward(fc1, dy: dPre, x: x, dx: dx, positions, p, overwritingInput: overwritingInput)
     }

@@ -3,7 +3,8 @@ import Dispatch
 import Kernels
 
 /// The layers' GEMM: C = start + op(A) · op(B), row-major like `sgemm`, with C's start given as zero, C itself,
-/// or a bias per row or per column (folded in, so no pass writes the bias rows first). It runs Kernels'
+/// or a bias per row or per column (folded in, so no pass writes the bias rows first), and optionally a dropout
+/// mask (and factor) applied as each tile is finished (`PanelGEMM.Finish`), so no pass re-reads C for it. It runs Kernels'
 /// `PanelGEMM` (see there for why not OpenBLAS) on the rank's GEMM threads: OpenBLAS's thread setting, which
 /// ttm already shares among the ranks of a node and sets to one on the engine's own threads. Several threads
 /// take blocks of rows (or of columns, for a product with few rows) and each element is still computed by the
@@ -14,7 +15,8 @@ public enum MatrixProduct {
 
     public static func multiply(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
                                 a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                                c: UnsafeMutablePointer<Float>, ldc: Int, start: PanelGEMM.Start) {
+                                c: UnsafeMutablePointer<Float>, ldc: Int, start: PanelGEMM.Start,
+                                finish: PanelGEMM.Finish = .none) {
         precondition(m >= 0 && n >= 0 && k >= 0, "MatrixProduct: negative dimension m=\(m) n=\(n) k=\(k)")
         let started = GEMMStatistics.start()
         let aRow = transA == .none ? lda : 1, aColumn = transA == .none ? 1 : lda
@@ -22,31 +24,49 @@ public enum MatrixProduct {
         let threads = 2 * m * n * k >= threadedFLOPs ? OpenBLAS.threadCount : 1
         if threads <= 1 {
             ElementwiseLoops.kernels.gemm(m: m, n: n, k: k, a: a, aRow: aRow, aColumn: aColumn, b: b, bRow: bRow, bColumn: bColumn,
-                                          c: c, ldc: ldc, start: start)
+                                          c: c, ldc: ldc, start: start, finish: finish)
         } else {
             // Rows in multiples of the six-row tile, or columns in multiples of the 64-column panel.
             let byRows = m >= 12 * threads, unit = byRows ? 6 : 64, extent = byRows ? m : n
             let parts = min(threads, (extent + unit - 1) / unit)
             let flushes = Subnormals.flushedToZero
             // The parts write disjoint blocks of C and only read A, B and the bias.
-            nonisolated(unsafe) let a = a, b = b, c = c, start = start
+            nonisolated(unsafe) let a = a, b = b, c = c, start = start, finish = finish
             DispatchQueue.concurrentPerform(iterations: parts) { part in
                 Subnormals.flushToZero(flushes)  // as on the calling thread: a worker's own setting is unknown
                 let units = (extent + unit - 1) / unit
                 let first = part * units / parts * unit, end = min(extent, (part + 1) * units / parts * unit)
                 guard first < end else { return }
+                // The part's C starts `offset` elements into C, and so do the finish's operands laid out like C.
+                let offset = byRows ? first * ldc : first
+                let partFinish: PanelGEMM.Finish = if case .masked(let keep, let scale, let factor) = finish {
+                    .masked(keep: keep + offset, scale: scale, factor: factor.map { $0 + offset })
+                } else { .none }
                 if byRows {
                     let shifted: PanelGEMM.Start = if case .rowBias(let bias) = start { .rowBias(bias + first) } else { start }
                     ElementwiseLoops.kernels.gemm(m: end - first, n: n, k: k, a: a + first * aRow, aRow: aRow, aColumn: aColumn,
-                                                  b: b, bRow: bRow, bColumn: bColumn, c: c + first * ldc, ldc: ldc, start: shifted)
+                                                  b: b, bRow: bRow, bColumn: bColumn, c: c + offset, ldc: ldc, start: shifted,
+                                                  finish: partFinish)
                 } else {
                     let shifted: PanelGEMM.Start = if case .columnBias(let bias) = start { .columnBias(bias + first) } else { start }
                     ElementwiseLoops.kernels.gemm(m: m, n: end - first, k: k, a: a, aRow: aRow, aColumn: aColumn,
-                                                  b: b + first * bColumn, bRow: bRow, bColumn: bColumn, c: c + first, ldc: ldc,
-                                                  start: shifted)
+                                                  b: b + first * bColumn, bRow: bRow, bColumn: bColumn, c: c + offset, ldc: ldc,
+                                                  start: shifted, finish: partFinish)
                 }
             }
         }
         GEMMStatistics.record(flops: 2 * m * n * k, since: started)
+    }
+}
+
+extension PanelGEMM.Finish {
+    /// The finish as a pass over `count` elements of c, for products that are not MatrixProduct's.
+    func apply(to c: UnsafeMutablePointer<Float>, count: Int) {
+        guard case .masked(let keep, let scale, let factor) = self else { return }
+        if let factor {
+            ElementwiseLoops.kernels.multiply(c, keeping: keep, scale: scale, factor, into: c, count: count)
+        } else {
+            ElementwiseLoops.kernels.multiply(c, keeping: keep, scale: scale, into: c, count: count)
+        }
     }
 }

@@ -7,9 +7,11 @@ import XCTest
 
 /// The engine's GEMM (Kernels' `PanelGEMM`, NN's `MatrixProduct`) against its contract: every element of C is
 /// its start plus the products added in order of the inner index, one fused multiply-add each, so both builds
-/// give exactly the bits of that loop, for every layout, ragged tile and depth block, on one thread or several.
+/// give exactly the bits of that loop, for every layout, ragged tile and depth block, on one thread or several;
+/// a finishing mask (and factor) gives the bits of the elementwise pass it replaces.
 final class MatrixProductTests: XCTestCase {
     enum StartKind: CaseIterable { case zero, accumulate, rowBias, columnBias }
+    enum FinishKind: CaseIterable { case none, mask, maskAndFactor }
 
     struct Case {
         let m, n, k: Int
@@ -33,7 +35,7 @@ final class MatrixProductTests: XCTestCase {
 
     /// The contract, element by element.
     func expected(_ t: Case, a: [Float], lda: Int, b: [Float], ldb: Int, c: [Float], ldc: Int, start: StartKind,
-                  bias: [Float]) -> [Float] {
+                  bias: [Float], finish: FinishKind, keep: [UInt8], factor: [Float]) -> [Float] {
         var out = c
         for r in 0..<t.m {
             for j in 0..<t.n {
@@ -49,7 +51,13 @@ final class MatrixProductTests: XCTestCase {
                     let y = t.transB ? b[j * ldb + p] : b[p * ldb + j]
                     acc = acc.addingProduct(x, y)
                 }
-                out[r * ldc + j] = acc
+                let i = r * ldc + j, mask: Float = keep[i] != 0 ? 1.25 : 0
+                switch finish {
+                case .none: break
+                case .mask: acc = acc * mask
+                case .maskAndFactor: acc = acc * mask * factor[i]
+                }
+                out[i] = acc
             }
         }
         return out
@@ -59,6 +67,19 @@ final class MatrixProductTests: XCTestCase {
         let lda = (t.transA ? t.m : t.k) + t.pad, ldb = (t.transB ? t.k : t.n) + t.pad, ldc = t.n + t.pad
         let a = g.array(max(1, (t.transA ? t.k : t.m) * lda)), b = g.array(max(1, (t.transB ? t.n : t.k) * ldb))
         return (a, lda, b, ldb, g.array(t.m * ldc), ldc, g.array(max(t.m, t.n)))
+    }
+
+    /// Keep flags (one in five dropped) and factors laid out like C.
+    func finishOperands(_ count: Int, _ g: inout Lcg) -> (keep: [UInt8], factor: [Float]) {
+        ((0..<count).map { UInt8($0 % 5 == 3 ? 0 : 1) }, g.array(count))
+    }
+
+    func finish(_ kind: FinishKind, _ keep: UnsafePointer<UInt8>, _ factor: UnsafePointer<Float>) -> PanelGEMM.Finish {
+        switch kind {
+        case .none: .none
+        case .mask: .masked(keep: keep, scale: 1.25, factor: nil)
+        case .maskAndFactor: .masked(keep: keep, scale: 1.25, factor: factor)
+        }
     }
 
     func start(_ kind: StartKind, _ bias: UnsafePointer<Float>) -> PanelGEMM.Start {
@@ -76,17 +97,21 @@ final class MatrixProductTests: XCTestCase {
         var g = Lcg(seed: 61)
         for t in cases {
             let (a, lda, b, ldb, c, ldc, bias) = operands(t, &g)
+            let (keep, factor) = finishOperands(c.count, &g)
             for kind in StartKind.allCases {
-                let want = expected(t, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, start: kind, bias: bias)
-                for (name, kernels) in builds {
-                    var got = c
-                    bias.withUnsafeBufferPointer { biasBuffer in
-                        kernels.gemm(m: t.m, n: t.n, k: t.k, a: a, aRow: t.transA ? 1 : lda, aColumn: t.transA ? lda : 1,
-                                     b: b, bRow: t.transB ? 1 : ldb, bColumn: t.transB ? ldb : 1, c: &got, ldc: ldc,
-                                     start: start(kind, biasBuffer.baseAddress!))
+                for finishing in FinishKind.allCases {
+                    let want = expected(t, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, start: kind, bias: bias, finish: finishing,
+                                        keep: keep, factor: factor)
+                    for (name, kernels) in builds {
+                        var got = c
+                        bias.withUnsafeBufferPointer { biasBuffer in
+                            kernels.gemm(m: t.m, n: t.n, k: t.k, a: a, aRow: t.transA ? 1 : lda, aColumn: t.transA ? lda : 1,
+                                         b: b, bRow: t.transB ? 1 : ldb, bColumn: t.transB ? ldb : 1, c: &got, ldc: ldc,
+                                         start: start(kind, biasBuffer.baseAddress!), finish: finish(finishing, keep, factor))
+                        }
+                        let differing = zip(want, got).filter { $0.bitPattern != $1.bitPattern }.count
+                        XCTAssertEqual(differing, 0, "\(name) \(t) \(kind) \(finishing): \(differing) elements differ (C's gap included)")
                     }
-                    let differing = zip(want, got).filter { $0.bitPattern != $1.bitPattern }.count
-                    XCTAssertEqual(differing, 0, "\(name) \(t) \(kind): \(differing) elements differ (the gap of C included)")
                 }
             }
         }
@@ -102,18 +127,22 @@ final class MatrixProductTests: XCTestCase {
                                 Case(m: 10, n: 300, k: 800, transA: true, transB: false, pad: 0)]
         for t in threaded {
             let (a, lda, b, ldb, c, ldc, bias) = operands(t, &g)
+            let (keep, factor) = finishOperands(c.count, &g)
             for kind in StartKind.allCases {
-                let want = expected(t, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, start: kind, bias: bias)
-                for threads in [1, 2, 3] {
-                    OpenBLAS.threadCount = threads
-                    var got = c
-                    bias.withUnsafeBufferPointer { biasBuffer in
-                        MatrixProduct.multiply(t.transA ? .transposed : .none, t.transB ? .transposed : .none, m: t.m, n: t.n, k: t.k,
-                                               a: a, lda: lda, b: b, ldb: ldb, c: &got, ldc: ldc,
-                                               start: start(kind, biasBuffer.baseAddress!))
+                for finishing in [FinishKind.none, .maskAndFactor] {
+                    let want = expected(t, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, start: kind, bias: bias, finish: finishing,
+                                        keep: keep, factor: factor)
+                    for threads in [1, 2, 3] {
+                        OpenBLAS.threadCount = threads
+                        var got = c
+                        bias.withUnsafeBufferPointer { biasBuffer in
+                            MatrixProduct.multiply(t.transA ? .transposed : .none, t.transB ? .transposed : .none, m: t.m, n: t.n,
+                                                   k: t.k, a: a, lda: lda, b: b, ldb: ldb, c: &got, ldc: ldc,
+                                                   start: start(kind, biasBuffer.baseAddress!), finish: finish(finishing, keep, factor))
+                        }
+                        let differing = zip(want, got).filter { $0.bitPattern != $1.bitPattern }.count
+                        XCTAssertEqual(differing, 0, "\(threads) thread(s) \(t) \(kind) \(finishing): \(differing) elements differ")
                     }
-                    let differing = zip(want, got).filter { $0.bitPattern != $1.bitPattern }.count
-                    XCTAssertEqual(differing, 0, "\(threads) thread(s) \(t) \(kind): \(differing) elements differ")
                 }
             }
         }
