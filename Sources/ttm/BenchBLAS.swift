@@ -7,9 +7,9 @@ import Training
 struct BenchBLAS: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "blas",
-        abstract: "sgemm throughput (GFLOP/s) on the shapes the models use, and the OpenBLAS kernels in use.")
+        abstract: "GEMM throughput (GFLOP/s) on the shapes the models use: OpenBLAS's sgemm, with the kernels in use, and the engine's own GEMM (what the layers run).")
 
-    @Option(help: "OpenBLAS threads for the measurement.")
+    @Option(help: "Threads for the measurement (OpenBLAS's, and the engine GEMM's).")
     var threads: Int = 1
 
     @Option(help: "Seconds to spend timing each shape (after one warm-up call).")
@@ -25,22 +25,25 @@ struct BenchBLAS: ParsableCommand {
         print("OpenBLAS: \(OpenBLAS.configuration)")
         print("kernels:  \(OpenBLAS.coreName) (\(OpenBLAS.kernelChoice))")
         print("threads:  \(OpenBLAS.threadCount)")
-        print("shape (m x n x k)    best GFLOP/s   median GFLOP/s   calls")
+        print("engine:   \(ElementwiseLoops.description)")
+        print("shape (m x n x k)    sgemm GFLOP/s best   median   engine GFLOP/s best   median")
         for (m, n, k) in [(512, 512, 512), (2048, 2048, 2048), (3584, 384, 192)] {
-            let result = GEMMTiming.measure(m: m, n: n, k: k, seconds: seconds)
+            let sgemm = GEMMTiming.measure(m: m, n: n, k: k, seconds: seconds)
+            let engine = GEMMTiming.measure(m: m, n: n, k: k, seconds: seconds, engine: true)
             let shape = "\(m)x\(n)x\(k)".padding(toLength: 20, withPad: " ", startingAt: 0)
-            print("\(shape) \(format(result.best).leftPadded(13))   \(format(result.median).leftPadded(14))   \(result.calls)")
+            print("\(shape) \(format(sgemm.best).leftPadded(19))   \(format(sgemm.median).leftPadded(6))   "
+                  + "\(format(engine.best).leftPadded(19))   \(format(engine.median).leftPadded(6))")
         }
     }
 
     private func format(_ value: Double) -> String { String(format: "%.1f", value) }
 }
 
-/// Times row-major sgemm on random matrices.
+/// Times row-major sgemm (or the engine's `MatrixProduct`) on random matrices.
 enum GEMMTiming {
     struct Result { var best: Double; var median: Double; var calls: Int }
 
-    static func measure(m: Int, n: Int, k: Int, seconds: Double) -> Result {
+    static func measure(m: Int, n: Int, k: Int, seconds: Double, engine: Bool = false) -> Result {
         var generator = SplitMix64(seed: 42)
         let a = (0..<(m * k)).map { _ in generator.nextUnitFloat() }
         let b = (0..<(k * n)).map { _ in generator.nextUnitFloat() }
@@ -50,7 +53,12 @@ enum GEMMTiming {
         func call() -> Double {
             let elapsed = clock.measure {
                 c.withUnsafeMutableBufferPointer { cp in
-                    sgemm(.none, .none, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: cp.baseAddress!, ldc: n)
+                    if engine {
+                        MatrixProduct.multiply(.none, .none, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: cp.baseAddress!, ldc: n,
+                                               start: .zero)
+                    } else {
+                        sgemm(.none, .none, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, c: cp.baseAddress!, ldc: n)
+                    }
                 }
             }
             return elapsed.inSeconds

@@ -22,7 +22,7 @@ struct BenchModel: ParsableCommand {
             """)
 
     @Option(help: "A run config (.yaml, its model section) or a model folder's config.json.") var config: String?
-    @Option(help: "Threads: the batch is split among this many threads, each with a model replica and single-threaded OpenBLAS (a model with BatchNorm gives them to OpenBLAS instead).")
+    @Option(help: "Threads: the batch is split among this many threads, each with a model replica and single-threaded GEMMs (a model with BatchNorm gives them to its GEMMs instead).")
     var threads: Int = 1
     @Option(help: "Samples per batch.") var batch: Int = 64
     @Option(help: "Timed steps per mode (after two warm-up steps).") var steps: Int = 10
@@ -69,10 +69,12 @@ struct BenchModel: ParsableCommand {
         let engineThreads = n.usesBatchStatistics ? 1 : threads
         OpenBLAS.threadCount = threads / engineThreads
         let peak = GEMMTiming.measure(m: 3584, n: 384, k: 192, seconds: 0.5).median * Double(engineThreads)
+        let enginePeak = json ? 0 : GEMMTiming.measure(m: 3584, n: 384, k: 192, seconds: 0.5, engine: true).median * Double(engineThreads)
         let sample = "one window of \(n.contextLength) + \(n.predictionLength) steps x \(n.channels) channel(s)"
         if !json {
-            print("OpenBLAS \(OpenBLAS.coreName) (\(OpenBLAS.kernelChoice)); \(engineThreads) engine thread(s) x \(OpenBLAS.threadCount) OpenBLAS thread(s); sgemm 3584x384x192 peak for them: \(String(format: "%.1f", peak)) GFLOP/s")
-            print("elementwise loops: \(ElementwiseLoops.description)")
+            print("\(engineThreads) engine thread(s) x \(OpenBLAS.threadCount) GEMM thread(s); sgemm 3584x384x192 peak for them "
+                  + "(OpenBLAS \(OpenBLAS.coreName), \(OpenBLAS.kernelChoice)): \(String(format: "%.1f", peak)) GFLOP/s")
+            print("engine loops and GEMM: \(ElementwiseLoops.description); its GEMM on that shape: \(String(format: "%.1f", enginePeak)) GFLOP/s")
             print("model: \(architecture.kind.rawValue), \(probe.store.count.grouped) parameters, batch \(batch); a sample is \(sample)")
             print("mode        samples/s   step ms   forward  backward  optimizer   in GEMM  outside GEMM  GFLOP/s  of peak")
         }

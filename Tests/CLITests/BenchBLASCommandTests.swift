@@ -13,9 +13,10 @@ final class BenchBLASCommandTests: XCTestCase {
         XCTAssertEqual(output.status, 0, output.standardError)
         for shape in ["512x512x512", "2048x2048x2048", "3584x384x192"] {
             let line = output.standardOutput.split(separator: "\n").first { $0.hasPrefix(shape) }
-            let rate = line.flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Double($0) }
-            XCTAssertNotNil(rate, "no GFLOP/s figure for \(shape) in:\n\(output.standardOutput)")
-            XCTAssertGreaterThan(rate ?? 0, 1, "implausible sgemm rate for \(shape)")
+            // sgemm best and median, then the engine GEMM's best and median.
+            let rates = line.map { $0.split(separator: " ").dropFirst().compactMap { Double($0) } } ?? []
+            XCTAssertEqual(rates.count, 4, "no four GFLOP/s figures for \(shape) in:\n\(output.standardOutput)")
+            for rate in rates { XCTAssertGreaterThan(rate, 1, "implausible GEMM rate for \(shape): \(line ?? "")") }
         }
         XCTAssertTrue(output.standardOutput.contains("threads:  1"), output.standardOutput)
     }
