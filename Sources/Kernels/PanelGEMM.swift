@@ -86,13 +86,13 @@ public enum PanelGEMM {
                         let first = (row(0), row(1), row(2), row(3), row(4), row(5))
                         switch vectors {
                         case 4: tile(first, aColumn: aColumn, panel: panel, depth: depth, out: out, outRow: outRow, loads: loads,
-                                     vectors: TileVectors.Four.self, lanes: Lanes.self)
+                                     vectors: FixedCounts.Four.self, lanes: Lanes.self)
                         case 3: tile(first, aColumn: aColumn, panel: panel, depth: depth, out: out, outRow: outRow, loads: loads,
-                                     vectors: TileVectors.Three.self, lanes: Lanes.self)
+                                     vectors: FixedCounts.Three.self, lanes: Lanes.self)
                         case 2: tile(first, aColumn: aColumn, panel: panel, depth: depth, out: out, outRow: outRow, loads: loads,
-                                     vectors: TileVectors.Two.self, lanes: Lanes.self)
+                                     vectors: FixedCounts.Two.self, lanes: Lanes.self)
                         default: tile(first, aColumn: aColumn, panel: panel, depth: depth, out: out, outRow: outRow, loads: loads,
-                                      vectors: TileVectors.One.self, lanes: Lanes.self)
+                                      vectors: FixedCounts.One.self, lanes: Lanes.self)
                         }
                         if !inPlace {
                             for i in 0..<rows { for j in 0..<columns { c[(r0 &+ i) &* ldc &+ j0 &+ j] = scratch[i &* width &+ j] } }
@@ -164,7 +164,7 @@ public enum PanelGEMM {
     /// has it as a constant and the unused accumulators and their branches compile away even where LLVM does not
     /// inline the tile (it did not, and a run-time count left the loop branching).
     @inlinable @inline(__always)
-    static func tile<Lanes: SIMD, Vectors: TileVectorCount>(_ a: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+    static func tile<Lanes: SIMD, Vectors: FixedCount>(_ a: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
                                        UnsafePointer<Float>, UnsafePointer<Float>),
                                   aColumn: Int, panel: UnsafePointer<Float>, depth: Int, out: UnsafeMutablePointer<Float>, outRow: Int,
                                   loads: Bool, vectors _: Vectors.Type, lanes: Lanes.Type) where Lanes.Scalar == Float {
@@ -209,14 +209,15 @@ public enum PanelGEMM {
     }
 }
 
-/// How many vectors of lanes a tile row holds (`PanelGEMM.tile`).
-public protocol TileVectorCount { static var count: Int { get } }
+/// A small count fixed at compile time, so that code specialised for it has the count as a constant: how many
+/// vectors a `PanelGEMM` tile row holds, how many rows a `ColumnBlocks` block takes.
+public protocol FixedCount { static var count: Int { get } }
 
-public enum TileVectors {
-    public enum One: TileVectorCount { public static var count: Int { 1 } }
-    public enum Two: TileVectorCount { public static var count: Int { 2 } }
-    public enum Three: TileVectorCount { public static var count: Int { 3 } }
-    public enum Four: TileVectorCount { public static var count: Int { 4 } }
+public enum FixedCounts {
+    public enum One: FixedCount { public static var count: Int { 1 } }
+    public enum Two: FixedCount { public static var count: Int { 2 } }
+    public enum Three: FixedCount { public static var count: Int { 3 } }
+    public enum Four: FixedCount { public static var count: Int { 4 } }
 }
 
 extension PanelGEMM.Start {
