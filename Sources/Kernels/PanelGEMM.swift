@@ -63,22 +63,19 @@ public enum PanelGEMM {
                         let rows = Swift.min(6, m &- r0)
                         let inPlace = rows == 6 && columns == width
                         let out = inPlace ? c + (r0 &* ldc &+ j0) : scratch, outRow = inPlace ? ldc : width
-                        // Where this block starts: zero, the bias, or the sums so far (C, or the previous block's).
-                        var loads = p0 > 0
-                        if p0 == 0 {
-                            switch start {
-                            case .zero: break
-                            case .accumulate: loads = true
-                            case .rowBias(let bias):
-                                for i in 0..<rows { for j in 0..<columns { out[i &* outRow &+ j] = bias[r0 &+ i] } }
-                                loads = true
-                            case .columnBias(let bias):
-                                for i in 0..<rows { for j in 0..<columns { out[i &* outRow &+ j] = bias[j0 &+ j] } }
-                                loads = true
+                        // Where this block starts: the sums so far (C, or the previous block's), the bias, or zero.
+                        var loads = true
+                        switch p0 > 0 ? .accumulate : start {
+                        case .accumulate:
+                            if !inPlace {
+                                for i in 0..<rows { for j in 0..<columns { scratch[i &* width &+ j] = c[(r0 &+ i) &* ldc &+ j0 &+ j] } }
                             }
-                        }
-                        if loads && !inPlace && !(p0 == 0 && start.isBias) {
-                            for i in 0..<rows { for j in 0..<columns { scratch[i &* width &+ j] = c[(r0 &+ i) &* ldc &+ j0 &+ j] } }
+                        case .rowBias(let bias):
+                            for i in 0..<rows { for j in 0..<columns { out[i &* outRow &+ j] = bias[r0 &+ i] } }
+                        case .columnBias(let bias):
+                            for i in 0..<rows { for j in 0..<columns { out[i &* outRow &+ j] = bias[j0 &+ j] } }
+                        case .zero:
+                            loads = false
                         }
                         // Past the last row, the tile repeats the last row of A (its results are not stored).
                         let rowA = a + p0 &* aColumn
@@ -218,13 +215,4 @@ public enum FixedCounts {
     public enum Two: FixedCount { public static var count: Int { 2 } }
     public enum Three: FixedCount { public static var count: Int { 3 } }
     public enum Four: FixedCount { public static var count: Int { 4 } }
-}
-
-extension PanelGEMM.Start {
-    @inlinable var isBias: Bool {
-        switch self {
-        case .rowBias, .columnBias: true
-        case .zero, .accumulate: false
-        }
-    }
 }
