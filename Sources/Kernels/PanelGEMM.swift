@@ -27,6 +27,25 @@ public enum PanelGEMM {
     public enum Finish {
         case none
         case masked(keep: UnsafePointer<UInt8>, scale: Float, factor: UnsafePointer<Float>?)
+
+        /// The finish on c[offset ..< offset + count], its operands read at the same offset.
+        @inlinable @inline(__always)
+        public func apply(to c: UnsafeMutablePointer<Float>, at offset: Int, count: Int) {
+            guard case .masked(let keep, let scale, let factor) = self else { return }
+            let row = c + offset
+            if let factor {
+                Elementwise.multiply(row, keeping: keep + offset, scale: scale, factor + offset, into: row, count: count)
+            } else {
+                Elementwise.multiply(row, keeping: keep + offset, scale: scale, into: row, count: count)
+            }
+        }
+
+        /// The finish of the part of C that starts `offset` elements in.
+        @inlinable
+        public func advanced(by offset: Int) -> Finish {
+            guard case .masked(let keep, let scale, let factor) = self else { return self }
+            return .masked(keep: keep + offset, scale: scale, factor: factor.map { $0 + offset })
+        }
     }
 
     /// The stack buffer for one panel of B: `depthBlock · width` floats.
@@ -94,15 +113,8 @@ public enum PanelGEMM {
                         if !inPlace {
                             for i in 0..<rows { for j in 0..<columns { c[(r0 &+ i) &* ldc &+ j0 &+ j] = scratch[i &* width &+ j] } }
                         }
-                        if p0 &+ depth >= k, case .masked(let keep, let scale, let factor) = finish {
-                            for i in 0..<rows {
-                                let offset = (r0 &+ i) &* ldc &+ j0, row = c + offset
-                                if let factor {
-                                    Elementwise.multiply(row, keeping: keep + offset, scale: scale, factor + offset, into: row, count: columns)
-                                } else {
-                                    Elementwise.multiply(row, keeping: keep + offset, scale: scale, into: row, count: columns)
-                                }
-                            }
+                        if p0 &+ depth >= k {
+                            for i in 0..<rows { finish.apply(to: c, at: (r0 &+ i) &* ldc &+ j0, count: columns) }
                         }
                         r0 &+= 6
                     }
@@ -215,4 +227,16 @@ public enum FixedCounts {
     public enum Two: FixedCount { public static var count: Int { 2 } }
     public enum Three: FixedCount { public static var count: Int { 3 } }
     public enum Four: FixedCount { public static var count: Int { 4 } }
+}
+
+extension PanelGEMM.Start {
+    /// The start of the part of C from row `rows` and column `columns` on.
+    @inlinable
+    public func advanced(rows: Int, columns: Int) -> PanelGEMM.Start {
+        switch self {
+        case .rowBias(let bias): .rowBias(bias + rows)
+        case .columnBias(let bias): .columnBias(bias + columns)
+        case .zero, .accumulate: self
+        }
+    }
 }

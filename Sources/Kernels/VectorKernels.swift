@@ -25,6 +25,8 @@ public protocol VectorKernels: SendableMetatype {
     /// `PanelGEMM.multiply` (NN's `MatrixProduct`).
     static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int, b: UnsafePointer<Float>, bRow: Int,
                      bColumn: Int, c: UnsafeMutablePointer<Float>, ldc: Int, start: PanelGEMM.Start, finish: PanelGEMM.Finish)
+    /// `PanelGEMM.Finish.apply` over c[0 ..< count] as a pass of its own (after products that are not PanelGEMM's).
+    static func finish(_ finish: PanelGEMM.Finish, _ c: UnsafeMutablePointer<Float>, count: Int)
 }
 
 extension Elementwise: VectorKernels {
@@ -46,6 +48,10 @@ extension Elementwise: VectorKernels {
                                  b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>?, accumulate: Bool) {
         ColumnBlocks.multiply(m: m, k: k, columns: columns, a: a, aRow: aRow, aColumn: aColumn, b: b, c: c, bias: bias,
                               accumulate: accumulate, lanes: SIMD8<Float>.self)
+    }
+
+    public static func finish(_ finish: PanelGEMM.Finish, _ c: UnsafeMutablePointer<Float>, count: Int) {
+        finish.apply(to: c, at: 0, count: count)
     }
 
     /// Two eight-lane vectors per tile row: twelve accumulators of AVX2's sixteen registers.

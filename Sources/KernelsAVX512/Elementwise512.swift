@@ -55,6 +55,10 @@ public enum Elementwise512: VectorKernels {
                               accumulate: accumulate, lanes: SIMD16<Float>.self)
     }
 
+    public static func finish(_ finish: PanelGEMM.Finish, _ c: UnsafeMutablePointer<Float>, count: Int) {
+        finish.apply(to: c, at: 0, count: count)
+    }
+
     /// Four sixteen-lane vectors per tile row: 24 accumulators of AVX-512's 32 registers.
     public static func gemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int, b: UnsafePointer<Float>, bRow: Int,
                             bColumn: Int, c: UnsafeMutablePointer<Float>, ldc: Int, start: PanelGEMM.Start, finish: PanelGEMM.Finish) {

@@ -14,7 +14,7 @@ extension Linear {
         if usesSmallKernels {
             SmallGEMM.multiply(m: outFeatures, k: inFeatures, columns: columns, a: w, aRow: inFeatures, aColumn: 1,
                                b: x, c: y, bias: b)
-            finish.apply(to: y, count: outFeatures * columns)
+            ElementwiseLoops.kernels.finish(finish, y, count: outFeatures * columns)
             return
         }
         MatrixProduct.multiply(.none, .none, m: outFeatures, n: columns, k: inFeatures, a: w, lda: inFeatures, b: x, ldb: columns,
@@ -31,7 +31,7 @@ extension Linear {
             if usesSmallKernels {
                 SmallGEMM.multiply(m: inFeatures, k: outFeatures, columns: columns, a: w, aRow: 1, aColumn: inFeatures,
                                    b: dy, c: dx, accumulate: !overwritingInput)
-                finishingInput.apply(to: dx, count: inFeatures * columns)
+                ElementwiseLoops.kernels.finish(finishingInput, dx, count: inFeatures * columns)
             } else {
                 MatrixProduct.multiply(.transposed, .none, m: inFeatures, n: columns, k: outFeatures, a: w, lda: inFeatures, b: dy,
                                        ldb: columns, c: dx, ldc: columns, start: overwritingInput ? .zero : .accumulate,

@@ -4,8 +4,8 @@ import Kernels
 
 /// The layers' GEMM: C = start + op(A) · op(B), row-major like `sgemm`, with C's start given as zero, C itself,
 /// or a bias per row or per column (folded in, so no pass writes the bias rows first), and optionally a dropout
-/// mask (and factor) applied as each tile is finished (`PanelGEMM.Finish`), so no pass re-reads C for it. It runs Kernels'
-/// `PanelGEMM` (see there for why not OpenBLAS) on the rank's GEMM threads: OpenBLAS's thread setting, which
+/// mask (and factor) applied as each tile is finished (`PanelGEMM.Finish`), so no pass re-reads C for it. It runs
+/// Kernels' `PanelGEMM` (see there for why not OpenBLAS) on the rank's GEMM threads: OpenBLAS's thread setting, which
 /// ttm already shares among the ranks of a node and sets to one on the engine's own threads. Several threads
 /// take blocks of rows (or of columns, for a product with few rows) and each element is still computed by the
 /// same sequence of operations, so the result has the same bits whatever the thread count.
@@ -37,36 +37,15 @@ public enum MatrixProduct {
                 let units = (extent + unit - 1) / unit
                 let first = part * units / parts * unit, end = min(extent, (part + 1) * units / parts * unit)
                 guard first < end else { return }
-                // The part's C starts `offset` elements into C, and so do the finish's operands laid out like C.
-                let offset = byRows ? first * ldc : first
-                let partFinish: PanelGEMM.Finish = if case .masked(let keep, let scale, let factor) = finish {
-                    .masked(keep: keep + offset, scale: scale, factor: factor.map { $0 + offset })
-                } else { .none }
-                if byRows {
-                    let shifted: PanelGEMM.Start = if case .rowBias(let bias) = start { .rowBias(bias + first) } else { start }
-                    ElementwiseLoops.kernels.gemm(m: end - first, n: n, k: k, a: a + first * aRow, aRow: aRow, aColumn: aColumn,
-                                                  b: b, bRow: bRow, bColumn: bColumn, c: c + offset, ldc: ldc, start: shifted,
-                                                  finish: partFinish)
-                } else {
-                    let shifted: PanelGEMM.Start = if case .columnBias(let bias) = start { .columnBias(bias + first) } else { start }
-                    ElementwiseLoops.kernels.gemm(m: m, n: end - first, k: k, a: a, aRow: aRow, aColumn: aColumn,
-                                                  b: b + first * bColumn, bRow: bRow, bColumn: bColumn, c: c + offset, ldc: ldc,
-                                                  start: shifted, finish: partFinish)
-                }
+                // The part's rows (or columns) of A (or B) and C, its slice of the bias and of the finish's operands.
+                let row = byRows ? first : 0, column = byRows ? 0 : first
+                ElementwiseLoops.kernels.gemm(m: byRows ? end - first : m, n: byRows ? n : end - first, k: k,
+                                              a: a + row * aRow, aRow: aRow, aColumn: aColumn, b: b + column * bColumn, bRow: bRow,
+                                              bColumn: bColumn, c: c + row * ldc + column, ldc: ldc,
+                                              start: start.advanced(rows: row, columns: column),
+                                              finish: finish.advanced(by: row * ldc + column))
             }
         }
         GEMMStatistics.record(flops: 2 * m * n * k, since: started)
-    }
-}
-
-extension PanelGEMM.Finish {
-    /// The finish as a pass over `count` elements of c, for products that are not MatrixProduct's.
-    func apply(to c: UnsafeMutablePointer<Float>, count: Int) {
-        guard case .masked(let keep, let scale, let factor) = self else { return }
-        if let factor {
-            ElementwiseLoops.kernels.multiply(c, keeping: keep, scale: scale, factor, into: c, count: count)
-        } else {
-            ElementwiseLoops.kernels.multiply(c, keeping: keep, scale: scale, into: c, count: count)
-        }
     }
 }
