@@ -1,3 +1,5 @@
+import Kernels
+
 /// Inverted dropout: in training each element is kept with probability 1 - rate (rate rounded up to a multiple
 /// of 2⁻¹⁶, the resolution of the draws) and scaled by 1 / (1 - rate); in inference it is the identity. The mask is drawn from the counter-based generator keyed by
 /// (seed, step, global sample index, site), so it is the same however a batch is split across ranks.
@@ -147,6 +149,13 @@ public final class DropoutMask {
         let out = buffer.reserve(count)
         ElementwiseLoops.kernels.multiply(dy, keeping: keep, scale: scale, into: out, count: count)
         return UnsafePointer(out)
+    }
+
+    /// The mask (then `factor`) as a GEMM's finish (`PanelGEMM.Finish`), or none when no mask was applied.
+    public func finishing(times factor: UnsafePointer<Float>? = nil) -> PanelGEMM.Finish {
+        guard applied else { return .none }
+        precondition(kept, "dropout backward after a forward that kept no mask (a pass without backward)")
+        return .masked(keep: keep, scale: scale, factor: factor)
     }
 
     /// dy ⊙ mask in place (nothing when no mask was applied).

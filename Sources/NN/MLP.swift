@@ -53,8 +53,8 @@ public final class MLP {
             drop(dropout1, act, mask1, features: h, positions: positions, samples: samples, mode: mode)
         }
         // Dropout 2 as fc2's tiles are finished (mask drawn first), not as a pass over y afterwards.
-        let dropping = drawMask(dropout2, mask2, features: o, positions: positions, samples: samples, mode: mode)
-        forward(fc2, act, y, positions, p, finish: dropping ? .masked(keep: mask2.keep, scale: mask2.scale, factor: nil) : .none)
+        _ = drawMask(dropout2, mask2, features: o, positions: positions, samples: samples, mode: mode)
+        forward(fc2, act, y, positions, p, finish: mask2.finishing())
     }
 
     private func forward(_ layer: Linear, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ positions: Int, _ p: ParameterStore,
@@ -105,7 +105,7 @@ public final class MLP {
         var dPre = dAct
         if derivativeSaved, mask1.applied {
             backward(fc2, dy: dOut, x: activated.pointer, dx: dAct, positions, p, overwritingInput: true,
-                     finishingInput: .masked(keep: mask1.keep, scale: mask1.scale, factor: derivative.pointer))
+                     finishingInput: mask1.finishing(times: derivative.pointer))
         } else {
             backward(fc2, dy: dOut, x: activated.pointer, dx: dAct, positions, p, overwritingInput: true)
             if derivativeSaved {
