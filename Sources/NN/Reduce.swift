@@ -20,13 +20,6 @@ public enum Reduce {
         laneSum(count, { loadLanes(a + $0) * loadLanes(b + $0) }, { a[$0] * b[$0] })
     }
 
-    /// Σ a·b·c, each product formed as (a·b)·c. (A single running sum here was a latency-bound scalar loop:
-    /// LayerNorm's backward spent most of its time in it.)
-    @inline(__always)
-    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafePointer<Float>, count: Int) -> Float {
-        laneSum(count, { loadLanes(a + $0) * loadLanes(b + $0) * loadLanes(c + $0) }, { a[$0] * b[$0] * c[$0] })
-    }
-
     /// Σ term(i) for i < count: the terms of whole groups of eight as vectors (`lanes(i)` for i, …, i + 7),
     /// summed lane by lane, then the lanes pairwise (`total`), then the remaining terms one by one.
     @inline(__always)
