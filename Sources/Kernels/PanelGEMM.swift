@@ -69,8 +69,12 @@ public enum PanelGEMM {
             let panel = panelBuffer.baseAddress!, scratch = tileBuffer.baseAddress!
             var j0 = 0
             while j0 < n {
-                let vectors = Swift.max(1, Swift.min(maxVectors, (n &- j0) / lanes))
-                let width = vectors &* lanes, columns = Swift.min(width, n &- j0)
+                // A panel holds as many whole tiles as fit in 64 columns: one of four sixteen-lane vectors, or four
+                // of two eight-lane ones. Eight-lane panels of one tile (16 columns, a single cache line per row of B)
+                // made each copy a walk down B's rows and read A four times as often: 11% slower with cold caches.
+                let vectors = Swift.max(1, Swift.min(maxVectors, (n &- j0) / lanes)), tileWidth = vectors &* lanes
+                let tiles = Swift.max(1, Swift.min(64 / tileWidth, (n &- j0) / tileWidth))
+                let width = tiles &* tileWidth, columns = Swift.min(width, n &- j0)
                 let depthBlock = panelFloats / width
                 var p0 = 0
                 repeat {
@@ -100,15 +104,18 @@ public enum PanelGEMM {
                         let rowA = a + p0 &* aColumn
                         @inline(__always) func row(_ i: Int) -> UnsafePointer<Float> { rowA + (r0 &+ Swift.min(i, rows &- 1)) &* aRow }
                         let first = (row(0), row(1), row(2), row(3), row(4), row(5))
-                        switch vectors {
-                        case 4: tile(first, aColumn: aColumn, panel: panel, depth: depth, out: out, outRow: outRow, loads: loads,
-                                     vectors: FixedCounts.Four.self, lanes: Lanes.self)
-                        case 3: tile(first, aColumn: aColumn, panel: panel, depth: depth, out: out, outRow: outRow, loads: loads,
-                                     vectors: FixedCounts.Three.self, lanes: Lanes.self)
-                        case 2: tile(first, aColumn: aColumn, panel: panel, depth: depth, out: out, outRow: outRow, loads: loads,
-                                     vectors: FixedCounts.Two.self, lanes: Lanes.self)
-                        default: tile(first, aColumn: aColumn, panel: panel, depth: depth, out: out, outRow: outRow, loads: loads,
-                                      vectors: FixedCounts.One.self, lanes: Lanes.self)
+                        for t in 0..<tiles {
+                            let part = panel + t &* tileWidth, partOut = out + t &* tileWidth
+                            switch vectors {
+                            case 4: tile(first, aColumn: aColumn, panel: part, panelRow: width, depth: depth, out: partOut, outRow: outRow,
+                                         loads: loads, vectors: FixedCounts.Four.self, lanes: Lanes.self)
+                            case 3: tile(first, aColumn: aColumn, panel: part, panelRow: width, depth: depth, out: partOut, outRow: outRow,
+                                         loads: loads, vectors: FixedCounts.Three.self, lanes: Lanes.self)
+                            case 2: tile(first, aColumn: aColumn, panel: part, panelRow: width, depth: depth, out: partOut, outRow: outRow,
+                                         loads: loads, vectors: FixedCounts.Two.self, lanes: Lanes.self)
+                            default: tile(first, aColumn: aColumn, panel: part, panelRow: width, depth: depth, out: partOut, outRow: outRow,
+                                          loads: loads, vectors: FixedCounts.One.self, lanes: Lanes.self)
+                            }
                         }
                         if !inPlace {
                             for i in 0..<rows { for j in 0..<columns { c[(r0 &+ i) &* ldc &+ j0 &+ j] = scratch[i &* width &+ j] } }
@@ -169,15 +176,15 @@ public enum PanelGEMM {
     }
 
     /// out[i, 0 ..< vectors·lanes] (+)= Σ_p A(i, p) · panel[p], six rows: each step loads `vectors` vectors of the
-    /// panel and broadcasts one element of each row of A. The vector count is a type, so that each specialisation
+    /// panel (rows `panelRow` apart) and broadcasts one element of each row of A. The vector count is a type, so that each specialisation
     /// has it as a constant and the unused accumulators and their branches compile away even where LLVM does not
     /// inline the tile (it did not, and a run-time count left the loop branching).
     @inlinable @inline(__always)
     static func tile<Lanes: SIMD, Vectors: FixedCount>(_ a: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
                                        UnsafePointer<Float>, UnsafePointer<Float>),
-                                  aColumn: Int, panel: UnsafePointer<Float>, depth: Int, out: UnsafeMutablePointer<Float>, outRow: Int,
+                                  aColumn: Int, panel: UnsafePointer<Float>, panelRow: Int, depth: Int, out: UnsafeMutablePointer<Float>, outRow: Int,
                                   loads: Bool, vectors _: Vectors.Type, lanes: Lanes.Type) where Lanes.Scalar == Float {
-        let vectors = Vectors.count, w = Lanes.scalarCount, width = vectors &* w
+        let vectors = Vectors.count, w = Lanes.scalarCount
         @inline(__always) func load(_ p: UnsafePointer<Float>) -> Lanes { UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
         @inline(__always) func initial(_ i: Int, _ v: Int) -> Lanes {
             loads && v < vectors ? load(out + (i &* outRow &+ v &* w)) : Lanes()
@@ -204,7 +211,7 @@ public enum PanelGEMM {
             step(Lanes(repeating: a.3[offset]), &c30, &c31, &c32, &c33)
             step(Lanes(repeating: a.4[offset]), &c40, &c41, &c42, &c43)
             step(Lanes(repeating: a.5[offset]), &c50, &c51, &c52, &c53)
-            b += width; offset &+= aColumn
+            b += panelRow; offset &+= aColumn
         }
         @inline(__always) func store(_ i: Int, _ x0: Lanes, _ x1: Lanes, _ x2: Lanes, _ x3: Lanes) {
             let row = UnsafeMutableRawPointer(out + i &* outRow)
