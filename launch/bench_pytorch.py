@@ -40,7 +40,7 @@ def measure(config, mode, batch, steps, threads):
             total += elapsed
     return {"mode": mode, "samples_per_second": batch * steps / total, "step_milliseconds": total / steps * 1e3,
             "threads": threads, "batch": batch, "parameters": sum(p.numel() for p in model.parameters()),
-            "torch": torch.__version__}
+            "torch": torch.__version__, "cpu_capability": torch.backends.cpu.get_cpu_capability()}
 
 
 def main():
