@@ -77,9 +77,13 @@ public struct MaskCursor {
     /// the end). The keep/drop choice is made in integer lanes: the sign of draw - threshold.
     @inlinable @inline(__always)
     public mutating func emit(_ draws: SIMD8<UInt32>) {
-        let dropped = (SIMD8<Int32>(truncatingIfNeeded: draws) &- limit) &>> 31   // all ones where below
+        let dropped = (unsafeBitCast(draws, to: SIMD8<Int32>.self) &- limit) &>> 31   // all ones where below
         let mask = unsafeBitCast(scaleBits & ~dropped, to: SIMD8<Float>.self)
-        let kept = SIMD8<UInt8>(truncatingIfNeeded: ~dropped & 1)
+        // Lane by lane: SIMD8<UInt8>(truncatingIfNeeded:) stayed an out-of-line generic call in this build.
+        let flags = ~dropped & 1
+        let kept = SIMD8<UInt8>(UInt8(truncatingIfNeeded: flags[0]), UInt8(truncatingIfNeeded: flags[1]), UInt8(truncatingIfNeeded: flags[2]),
+                                UInt8(truncatingIfNeeded: flags[3]), UInt8(truncatingIfNeeded: flags[4]), UInt8(truncatingIfNeeded: flags[5]),
+                                UInt8(truncatingIfNeeded: flags[6]), UInt8(truncatingIfNeeded: flags[7]))
         let available = Swift.min(8, fill.count &- emitted)
         if available == 8 && column &+ 8 <= fill.rowLength {
             let at = row &* fill.rowStride &+ column
