@@ -67,6 +67,11 @@ public enum PanelGEMM {
         var panelSpan = panelStorage.mutableSpan, tileSpan = tileStorage.mutableSpan
         panelSpan.withUnsafeMutableBufferPointer { panelBuffer in tileSpan.withUnsafeMutableBufferPointer { tileBuffer in
             let panel = panelBuffer.baseAddress!, scratch = tileBuffer.baseAddress!
+            if takesNarrow(m: m, n: n, k: k, ldc: ldc, start: start, lanes: lanes) {
+                narrow(m: m, n: n, k: k, a: a, aRow: aRow, aColumn: aColumn, b: b, bRow: bRow, bColumn: bColumn, c: c,
+                       start: start, finish: finish, panel: panel, lanes: Lanes.self)
+                return
+            }
             var j0 = 0
             while j0 < n {
                 // A panel holds as many whole tiles as fit in 64 columns: one of four sixteen-lane vectors, or four

@@ -31,6 +31,11 @@ final class MatrixProductTests: XCTestCase {
         Case(m: 64, n: 200, k: 96, transA: true, transB: false, pad: 0),
         Case(m: 9, n: 48, k: 520, transA: false, transB: true, pad: 5),
         Case(m: 5, n: 3, k: 0, transA: false, transB: false, pad: 1),
+        // Narrow products (fewer columns than a vector, rows back to back: `PanelGEMM.narrow`), with rows past
+        // whole blocks of eight and the last rows, which are stored lane by lane.
+        Case(m: 300, n: 6, k: 12, transA: false, transB: true, pad: 0),
+        Case(m: 37, n: 7, k: 5, transA: true, transB: false, pad: 0),
+        Case(m: 130, n: 12, k: 9, transA: false, transB: false, pad: 0),
     ]
 
     /// The contract, element by element.
@@ -103,7 +108,9 @@ final class MatrixProductTests: XCTestCase {
                     let want = expected(t, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, start: kind, bias: bias, finish: finishing,
                                         keep: keep, factor: factor)
                     for (name, kernels) in builds {
-                        var got = c
+                        // C followed by a guard band that no product may write (the narrow kernel stores whole vectors).
+                        let guardBand = [Float](repeating: -7.5, count: 32)
+                        var got = c + guardBand
                         bias.withUnsafeBufferPointer { biasBuffer in
                             kernels.gemm(m: t.m, n: t.n, k: t.k, a: a, aRow: t.transA ? 1 : lda, aColumn: t.transA ? lda : 1,
                                          b: b, bRow: t.transB ? 1 : ldb, bColumn: t.transB ? ldb : 1, c: &got, ldc: ldc,
@@ -111,6 +118,7 @@ final class MatrixProductTests: XCTestCase {
                         }
                         let differing = zip(want, got).filter { $0.bitPattern != $1.bitPattern }.count
                         XCTAssertEqual(differing, 0, "\(name) \(t) \(kind) \(finishing): \(differing) elements differ (C's gap included)")
+                        XCTAssertEqual(Array(got[c.count...]), guardBand, "\(name) \(t) \(kind) \(finishing): wrote past C's end")
                     }
                 }
             }
