@@ -31,11 +31,13 @@ final class MatrixProductTests: XCTestCase {
         Case(m: 64, n: 200, k: 96, transA: true, transB: false, pad: 0),
         Case(m: 9, n: 48, k: 520, transA: false, transB: true, pad: 5),
         Case(m: 5, n: 3, k: 0, transA: false, transB: false, pad: 1),
-        // Narrow products (fewer columns than a vector, rows back to back: `PanelGEMM.narrow`), with rows past
+        // Narrow products (fewer columns than two vectors, rows back to back: `PanelGEMM.narrow`), with rows past
         // whole blocks of eight and the last rows, which are stored lane by lane.
         Case(m: 300, n: 6, k: 12, transA: false, transB: true, pad: 0),
         Case(m: 37, n: 7, k: 5, transA: true, transB: false, pad: 0),
         Case(m: 130, n: 12, k: 9, transA: false, transB: false, pad: 0),
+        Case(m: 70, n: 24, k: 7, transA: false, transB: true, pad: 0),
+        Case(m: 45, n: 8, k: 3, transA: true, transB: true, pad: 0),
     ]
 
     /// The contract, element by element.
