@@ -4,7 +4,10 @@ extension PanelGEMM {
     @inlinable @inline(__always)
     static func takesNarrow(m: Int, n: Int, k: Int, ldc: Int, start: Start, lanes: Int) -> Bool {
         if case .accumulate = start { return false }
-        return n < 2 &* lanes && ldc == n && m &* n >= 2 &* lanes && k &* 2 &* lanes <= panelFloats
+        let twoVectors: Int = 2 &* lanes
+        guard n < twoVectors && ldc == n else { return false }
+        let elements: Int = m &* n, panelUse: Int = k &* twoVectors
+        return elements >= twoVectors && panelUse <= panelFloats
     }
 
     /// C = start + A·B for products of fewer columns than two vectors (the seed default's finest levels: rows of
@@ -21,7 +24,10 @@ extension PanelGEMM {
                                                          start: Start, finish: Finish, panel: UnsafeMutablePointer<Float>,
                                                          vectors _: Vectors.Type, lanes: Lanes.Type) where Lanes.Scalar == Float {
         let w = Lanes.scalarCount, v = Vectors.count, width = v &* w, rowsPerBlock = 8 / v
-        for p in 0..<k { for j in 0..<width { panel[p &* width &+ j] = j < n ? b[p &* bRow &+ j &* bColumn] : 0 } }
+        for p in 0..<k {
+            let to: UnsafeMutablePointer<Float> = panel + p &* width, from: UnsafePointer<Float> = b + p &* bRow
+            for j in 0..<width { to[j] = j < n ? from[j &* bColumn] : 0 }
+        }
         var columnStart = (Lanes(), Lanes())
         if case .columnBias(let bias) = start {
             for j in 0..<n { if j < w { columnStart.0[j] = bias[j] } else { columnStart.1[j &- w] = bias[j] } }
