@@ -24,10 +24,7 @@ extension PanelGEMM {
                                                          start: Start, finish: Finish, panel: UnsafeMutablePointer<Float>,
                                                          vectors _: Vectors.Type, lanes: Lanes.Type) where Lanes.Scalar == Float {
         let w = Lanes.scalarCount, v = Vectors.count, width = v &* w, rowsPerBlock = 8 / v
-        for p in 0..<k {
-            let to: UnsafeMutablePointer<Float> = panel + p &* width, from: UnsafePointer<Float> = b + p &* bRow
-            for j in 0..<width { to[j] = j < n ? from[j &* bColumn] : 0 }
-        }
+        packPanel(b: b, bRow: bRow, bColumn: bColumn, depth: k, columns: n, width: width, into: panel)
         var columnStart = (Lanes(), Lanes())
         if case .columnBias(let bias) = start {
             for j in 0..<n { if j < w { columnStart.0[j] = bias[j] } else { columnStart.1[j &- w] = bias[j] } }
