@@ -10,6 +10,21 @@ extension PanelGEMM {
         return elements >= twoVectors && panelUse <= panelFloats
     }
 
+    /// `narrow` with one vector per row of C, or two past `lanes` columns.
+    @inlinable @inline(__always)
+    static func narrow<Lanes: SIMD>(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
+                                    b: UnsafePointer<Float>, bRow: Int, bColumn: Int, c: UnsafeMutablePointer<Float>,
+                                    start: Start, finish: Finish, panel: UnsafeMutablePointer<Float>,
+                                    lanes: Lanes.Type) where Lanes.Scalar == Float {
+        if n > Lanes.scalarCount {
+            narrow(m: m, n: n, k: k, a: a, aRow: aRow, aColumn: aColumn, b: b, bRow: bRow, bColumn: bColumn, c: c,
+                   start: start, finish: finish, panel: panel, vectors: FixedCounts.Two.self, lanes: Lanes.self)
+        } else {
+            narrow(m: m, n: n, k: k, a: a, aRow: aRow, aColumn: aColumn, b: b, bRow: bRow, bColumn: bColumn, c: c,
+                   start: start, finish: finish, panel: panel, vectors: FixedCounts.One.self, lanes: Lanes.self)
+        }
+    }
+
     /// C = start + A·B for products of fewer columns than two vectors (the seed default's finest levels: rows of
     /// 6-24 features over 4-16k rows), where PanelGEMM's six-row tiles were mostly set-up and padding (13-15 ns
     /// per row of a 16384x6x6 product, hot). Here each row of C is one or two vectors: eight vectors of rows at a

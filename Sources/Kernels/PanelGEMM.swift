@@ -68,13 +68,8 @@ public enum PanelGEMM {
         panelSpan.withUnsafeMutableBufferPointer { panelBuffer in tileSpan.withUnsafeMutableBufferPointer { tileBuffer in
             let panel = panelBuffer.baseAddress!, scratch = tileBuffer.baseAddress!
             if takesNarrow(m: m, n: n, k: k, ldc: ldc, start: start, lanes: lanes) {
-                if n > lanes {
-                    narrow(m: m, n: n, k: k, a: a, aRow: aRow, aColumn: aColumn, b: b, bRow: bRow, bColumn: bColumn, c: c,
-                           start: start, finish: finish, panel: panel, vectors: FixedCounts.Two.self, lanes: Lanes.self)
-                } else {
-                    narrow(m: m, n: n, k: k, a: a, aRow: aRow, aColumn: aColumn, b: b, bRow: bRow, bColumn: bColumn, c: c,
-                           start: start, finish: finish, panel: panel, vectors: FixedCounts.One.self, lanes: Lanes.self)
-                }
+                narrow(m: m, n: n, k: k, a: a, aRow: aRow, aColumn: aColumn, b: b, bRow: bRow, bColumn: bColumn, c: c,
+                       start: start, finish: finish, panel: panel, lanes: Lanes.self)
                 return
             }
             var j0 = 0
