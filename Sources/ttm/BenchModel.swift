@@ -2,6 +2,7 @@ import ArgumentParser
 import BLAS
 import Foundation
 import Models
+import MPI
 import NN
 import Optimizers
 import Training
@@ -19,6 +20,10 @@ struct BenchModel: ParsableCommand {
             elementwise kernels, transposes, dropout masks, the loss and the optimizer. Without --config the \
             model is the issue's reference TTM: context 512, horizon 96, patch 64, d_model 192, 3 adaptive \
             patching levels, 2 layers, decoder 2 x 128, dropout 0.2.
+
+            Under `mpirun -np N` every rank runs its own --batch windows and the training modes allreduce the \
+            gradients each step, as pretraining does; samples/s is then the total over the ranks (rank 0 prints, \
+            with the allreduce time). launch/bench-ranks.sh compares 1 and N ranks in alternating rounds.
             """)
 
     @Option(help: "A run config (.yaml, its model section) or a model folder's config.json.") var config: String?
@@ -56,6 +61,7 @@ struct BenchModel: ParsableCommand {
         var mode = "", samplesPerSecond = 0.0, stepMilliseconds = 0.0, forwardMilliseconds = 0.0, backwardMilliseconds = 0.0
         var optimizerMilliseconds = 0.0, gemmMilliseconds = 0.0, outsideGemmMilliseconds = 0.0, gemmGflops = 0.0
         var ofPeak = 0.0, peakGflops = 0.0, threads = 0, batch = 0, parameters = 0, sample = ""
+        var ranks = 1, allreduceMilliseconds = 0.0
     }
 
     func run() throws {
@@ -66,12 +72,18 @@ struct BenchModel: ParsableCommand {
         }
         let probe = try LoadedModel(config: architecture, seed: 1)
         let n = try probe.forecaster("ttm bench")
+        // MPI only when mpirun started several ranks: alone, the benchmark needs no MPI at all.
+        let world = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] ?? "") ?? 1 > 1 ? try Communicator.world() : nil
+        let prints = world?.isRoot ?? true
         let engineThreads = n.usesBatchStatistics ? 1 : threads
         OpenBLAS.threadCount = threads / engineThreads
         let peak = GEMMTiming.measure(m: 3584, n: 384, k: 192, seconds: 0.5).median * Double(engineThreads)
         let enginePeak = json ? 0 : GEMMTiming.measure(m: 3584, n: 384, k: 192, seconds: 0.5, engine: true).median * Double(engineThreads)
         let sample = "one window of \(n.contextLength) + \(n.predictionLength) steps x \(n.channels) channel(s)"
-        if !json {
+        if let world, prints, !json {
+            print("\(world.size) ranks, \(batch) samples each; samples/s is their total, the step split rank 0's")
+        }
+        if prints, !json {
             print("\(engineThreads) engine thread(s) x \(OpenBLAS.threadCount) GEMM thread(s); sgemm 3584x384x192 peak for them "
                   + "(OpenBLAS \(OpenBLAS.coreName), \(OpenBLAS.kernelChoice)): \(String(format: "%.1f", peak)) GFLOP/s")
             print("engine loops and GEMM: \(ElementwiseLoops.description); its GEMM on that shape: \(String(format: "%.1f", enginePeak)) GFLOP/s")
@@ -79,13 +91,15 @@ struct BenchModel: ParsableCommand {
             print("mode        samples/s   step ms   forward  backward  optimizer   in GEMM  outside GEMM  GFLOP/s  of peak")
         }
         for mode in modes.isEmpty ? Mode.allCases : modes {
-            var timing = try measure(architecture, mode: mode, engineThreads: engineThreads)
+            var timing = try measure(architecture, mode: mode, engineThreads: engineThreads, world: world)
             timing.peakGflops = peak
             timing.ofPeak = timing.gemmGflops / peak
             timing.threads = threads
             timing.batch = batch
             timing.parameters = probe.store.count
             timing.sample = sample
+            timing.ranks = world?.size ?? 1
+            guard prints else { continue }
             if json {
                 let encoder = JSONEncoder()
                 encoder.keyEncodingStrategy = .convertToSnakeCase
@@ -95,17 +109,21 @@ struct BenchModel: ParsableCommand {
                              mode.rawValue as NSString, timing.samplesPerSecond, timing.stepMilliseconds, timing.forwardMilliseconds,
                              timing.backwardMilliseconds, timing.optimizerMilliseconds, timing.gemmMilliseconds,
                              timing.outsideGemmMilliseconds, timing.gemmGflops, 100 * timing.ofPeak))
+                if world != nil && mode != .inference {
+                    print(String(format: "           allreduce %.2f ms of the step (waiting for the slowest rank included)", timing.allreduceMilliseconds))
+                }
             }
         }
-        if !json { print("(GFLOP/s: the step's GEMM FLOPs over the whole step time; of peak: that against the sgemm peak above)") }
+        if prints, !json { print("(GFLOP/s: the step's GEMM FLOPs over the whole step time; of peak: that against the sgemm peak above)") }
     }
 
-    private func measure(_ architecture: ModelConfig, mode: Mode, engineThreads: Int) throws -> Timing {
+    private func measure(_ architecture: ModelConfig, mode: Mode, engineThreads: Int, world: Communicator?) throws -> Timing {
+        let ranks = world?.size ?? 1, rank = world?.rank ?? 0
         let model = try LoadedModel(config: architecture, seed: 1)
         if mode == .finetune { model.network.freezeForFineTuning(model.store) }
         let engine = try Engine(model: model, optimizer: AdamW(parameterCount: model.store.count), batchCapacity: batch, capacityKey: "--batch",
-                                weighted: false, world: nil, threads: engineThreads)
-        var generator = SplitMix64(seed: 7)
+                                weighted: false, world: world, threads: engineThreads)
+        var generator = SplitMix64(seed: 7 &+ UInt64(rank))
         for i in 0..<(batch * engine.batch.pastCount) { engine.batch.past[i] = generator.nextUnitFloat() }
         for i in 0..<(batch * engine.batch.futureCount) { engine.batch.future[i] = generator.nextUnitFloat() }
         engine.batch.count = batch
@@ -116,12 +134,14 @@ struct BenchModel: ParsableCommand {
             let timed = step >= 2
             let flopsBefore = GEMMStatistics.flops, gemmBefore = GEMMStatistics.seconds
             engine.timings = PhaseTimings()
+            try world?.barrier()  // every rank starts the step together, as after a real step's allreduce
             GEMMStatistics.timing = true
             let elapsed = try clock.measure {
                 if mode == .inference {
                     _ = engine.predict()
                 } else {
-                    let loss = try engine.trainStep(globalBatch: batch, dropout: .init(seed: 3, step: step, firstSample: 0), learningRate: 1e-4, clip: 1)
+                    let loss = try engine.trainStep(globalBatch: batch * ranks, dropout: .init(seed: 3, step: step, firstSample: rank * batch),
+                                                    learningRate: 1e-4, clip: 1)
                     guard loss.isFinite else { throw ValidationError("loss is not finite at step \(step)") }
                 }
             }.inSeconds
@@ -131,12 +151,17 @@ struct BenchModel: ParsableCommand {
             timing.forwardMilliseconds += mode == .inference ? elapsed * 1e3 : engine.timings.forward * 1e3
             timing.backwardMilliseconds += engine.timings.backward * 1e3
             timing.optimizerMilliseconds += engine.timings.optimizer * 1e3
+            timing.allreduceMilliseconds += engine.timings.allreduce * 1e3
             flops += GEMMStatistics.flops - flopsBefore
             gemm += GEMMStatistics.seconds - gemmBefore
         }
         let n = Double(steps)
         timing.stepMilliseconds = total / n * 1e3
-        timing.samplesPerSecond = Double(batch) * n / total
+        // Inference steps run unsynchronised: the total rate is the sum of the ranks' rates.
+        let rate = Double(batch) * n / total
+        let summed = try world?.allreduce(rate, op: .sum) ?? rate
+        timing.samplesPerSecond = mode == .inference ? summed : rate * Double(ranks)
+        timing.allreduceMilliseconds /= n
         timing.forwardMilliseconds /= n
         timing.backwardMilliseconds /= n
         timing.optimizerMilliseconds /= n
