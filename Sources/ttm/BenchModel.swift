@@ -62,6 +62,8 @@ struct BenchModel: ParsableCommand {
         var optimizerMilliseconds = 0.0, gemmMilliseconds = 0.0, outsideGemmMilliseconds = 0.0, gemmGflops = 0.0
         var ofPeak = 0.0, peakGflops = 0.0, threads = 0, batch = 0, parameters = 0, sample = ""
         var ranks = 1, allreduceMilliseconds = 0.0
+        /// The step's GEMM work, and the engine GEMM's rate on 3584x384x192 (its best shape) for the threads in use.
+        var gemmGflopPerStep = 0.0, engineGemmGflops = 0.0
     }
 
     func run() throws {
@@ -78,7 +80,7 @@ struct BenchModel: ParsableCommand {
         let engineThreads = n.usesBatchStatistics ? 1 : threads
         OpenBLAS.threadCount = threads / engineThreads
         let peak = GEMMTiming.measure(m: 3584, n: 384, k: 192, seconds: 0.5).median * Double(engineThreads)
-        let enginePeak = json ? 0 : GEMMTiming.measure(m: 3584, n: 384, k: 192, seconds: 0.5, engine: true).median * Double(engineThreads)
+        let enginePeak = GEMMTiming.measure(m: 3584, n: 384, k: 192, seconds: 0.5, engine: true).median * Double(engineThreads)
         let sample = "one window of \(n.contextLength) + \(n.predictionLength) steps x \(n.channels) channel(s)"
         if let world, prints, !json {
             print("\(world.size) ranks, \(batch) samples each; samples/s is their total, the step split rank 0's")
@@ -94,6 +96,7 @@ struct BenchModel: ParsableCommand {
             var timing = try measure(architecture, mode: mode, engineThreads: engineThreads, world: world)
             timing.peakGflops = peak
             timing.ofPeak = timing.gemmGflops / peak
+            timing.engineGemmGflops = enginePeak
             timing.threads = threads
             timing.batch = batch
             timing.parameters = probe.store.count
@@ -169,6 +172,7 @@ struct BenchModel: ParsableCommand {
         timing.gemmMilliseconds = gemm / Double(engineThreads) / n * 1e3
         timing.outsideGemmMilliseconds = (total - gemm / Double(engineThreads)) / n * 1e3
         timing.gemmGflops = Double(flops) / total / 1e9
+        timing.gemmGflopPerStep = Double(flops) / n / 1e9
         return timing
     }
 }
