@@ -74,4 +74,5 @@ for config in dict.fromkeys(r["config"] for r in rows):
             print(f"| {config} | {threads} | {mode} | {', '.join(f'{v:.0f}' for v in ps)} | {', '.join(f'{v:.0f}' for v in ts)} | {ratio:.2f}x | {100 * peak:.0f}% | {ceiling:.2f}x |")
 PY
 echo "if only GEMM: the ratio ttm would reach if its step were only its GEMMs, each at the engine GEMM's rate on"
-echo "3584x384x192 in the same run (its best shape; a few small ones run faster): about the most faster elementwise code can give."
+echo "3584x384x192 in the same run (its best shape; a few small ones run faster): about the most that faster"
+echo "elementwise code can give."
