@@ -69,7 +69,7 @@ struct BenchModel: ParsableCommand {
     func run() throws {
         let architecture = try architecture()
         if let saveConfig {
-            try architecture.jsonData().write(to: URL(fileURLWithPath: saveConfig))
+            try architecture.jsonData().write(to: URL(fileURLWithPath: saveConfig), options: .atomic)
             return
         }
         let probe = try LoadedModel(config: architecture, seed: 1)
