@@ -37,6 +37,14 @@ public final class Engine: @unchecked Sendable {
     /// Per-thread loss numerators of the last pass (thread 0 first).
     private let threadSums: UnsafeMutablePointer<Double>
     public var threads: Int { replicas.count + 1 }
+    /// Windows per forward/backward pass. A share of the batch runs in passes of at most this many windows, their
+    /// gradients added up in the arena (the weight-gradient products accumulate), so that one pass's activations
+    /// (about 1.5 MB per univariate window of the reference TTM) stay in cache between its forward and backward:
+    /// a 64-window pretraining step in passes of 16 ran 4-15% faster than in one pass. A model with batch
+    /// statistics takes its share in one pass.
+    public let windowsPerPass: Int
+    /// The default: 16 series per pass (16 univariate windows, 2 windows of 7 channels).
+    public static func defaultWindowsPerPass(channels: Int) -> Int { max(1, 16 / max(channels, 1)) }
     public var timings = PhaseTimings()
 
     public var network: any TrainableModel { model.network }
@@ -47,7 +55,7 @@ public final class Engine: @unchecked Sendable {
     /// future, forecast gradient) would take more than half of this machine's memory is refused before anything
     /// is allocated, naming `capacityKey`, the config key that set it.
     public init(model: LoadedModel, optimizer: AdamW, batchCapacity: Int, capacityKey: String = "batch size", weighted: Bool,
-                world: Communicator?, threads: Int = 1) throws {
+                world: Communicator?, threads: Int = 1, windowsPerPass: Int? = nil) throws {
         let n = model.network
         let bytes = Double(batchCapacity) * Double(n.inputCount + 2 * n.outputCount + n.weightCount) * 4
         let memory = Double(ProcessInfo.processInfo.physicalMemory)
@@ -66,6 +74,10 @@ public final class Engine: @unchecked Sendable {
         }
         gradient = FloatBuffer(capacity: batchCapacity * n.outputCount)
         guard threads >= 1 else { throw ConfigError(key: "training.threads", message: "must be at least 1, got \(threads)") }
+        if let windowsPerPass, windowsPerPass < 1 {
+            throw ConfigError(key: "training.micro_batch", message: "must be at least 1, got \(windowsPerPass)")
+        }
+        self.windowsPerPass = n.usesBatchStatistics ? Int.max : windowsPerPass ?? Self.defaultWindowsPerPass(channels: batch.channels)
         if threads > 1 && n.usesBatchStatistics {
             throw ConfigError(key: "training.threads", message: "a \(n.kind) takes statistics over the batch (BatchNorm, or the ActNorms' start of a flow), so its batch is not split among threads; use 1 thread and more ranks")
         }
@@ -119,7 +131,7 @@ public final class Engine: @unchecked Sendable {
         // A rank with no share of a small batch still runs (on 0 windows) when it must join batch statistics.
         guard batch.count > 0 || statistics != nil else { return 0 }
         guard !replicas.isEmpty else {
-            let sum = pass(network, store, windows: 0..<batch.count, mode: mode, globalBatch: globalBatch, clock: &clock)
+            let sum = passes(network, store, windows: 0..<batch.count, mode: mode, globalBatch: globalBatch, clock: &clock)
             try statistics?.check()
             return sum
         }
@@ -132,7 +144,7 @@ public final class Engine: @unchecked Sendable {
             let (network, store) = k == 0 ? (self.network, self.store) : self.replicas[k - 1]
             if k > 0 { store.zeroGradients() }
             var ignored = ContinuousClock.now
-            self.threadSums[k] = self.pass(network, store, windows: windows, mode: mode, globalBatch: globalBatch, clock: &ignored)
+            self.threadSums[k] = self.passes(network, store, windows: windows, mode: mode, globalBatch: globalBatch, clock: &ignored)
         }
         timings.forward += lap(&clock)
         // Each thread adds the replicas' gradients, in replica order, into its slice of the arena.
@@ -148,6 +160,19 @@ public final class Engine: @unchecked Sendable {
         timings.backward += lap(&clock)
         var sum = 0.0
         for k in 0..<count { sum += threadSums[k] }
+        return sum
+    }
+
+    /// `windows` in passes of at most `windowsPerPass` (one pass when a model with batch statistics needs the
+    /// whole share, or when the share is empty); returns the summed loss numerators.
+    private func passes(_ network: any TrainableModel, _ store: ParameterStore, windows: Range<Int>, mode: ForwardMode, globalBatch: Int,
+                        clock: inout ContinuousClock.Instant) -> Double {
+        var sum = 0.0, first = windows.lowerBound
+        repeat {
+            let end = windows.upperBound - first > windowsPerPass ? first + windowsPerPass : windows.upperBound
+            sum += pass(network, store, windows: first..<end, mode: mode, globalBatch: globalBatch, clock: &clock)
+            first = end
+        } while first < windows.upperBound
         return sum
     }
 

@@ -58,7 +58,7 @@ public final class Pretrainer {
         engine = try Engine(model: fresh, optimizer: optimizer, batchCapacity: (config.training.globalBatchSize + world.size - 1) / world.size,
                             capacityKey: "training.global_batch_size",
                             weighted: architecture.isForecaster && config.training.lossSpace == .standardized, world: world,
-                            threads: config.training.threads)
+                            threads: config.training.threads, windowsPerPass: config.training.microBatch)
         // On resume the metrics file is cut back to the checkpoint's step once that step is known (run()).
         log = try RunLog(enabled: world.isRoot, metricsPath: config.logging.metrics,
                          resumedStep: options.resume ? Self.newestCheckpointStep(config) : nil)

@@ -40,6 +40,8 @@ public struct RunConfig: Sendable {
         /// Threads per rank: each rank's share of a batch is split among them (model replicas, one gradient
         /// arena each, added in thread order). For a machine run as one rank; with one rank per core keep 1.
         public var threads: Int = 1
+        /// Windows per forward/backward pass (`Engine.windowsPerPass`); nil: 16 series per pass.
+        public var microBatch: Int?
     }
 
     public enum LossSpace: String, CaseIterable, Sendable { case standardized, original }
@@ -107,7 +109,8 @@ public struct RunConfig: Sendable {
 
         var t = try sections.requiredSection("training")
         try t.allow(["global_batch_size", "learning_rate", "warmup_steps", "schedule", "steps", "epochs", "weight_decay",
-                     "gradient_clip", "seed", "validation_every", "validation_batches", "checksum_every", "loss_space", "threads"])
+                     "gradient_clip", "seed", "validation_every", "validation_batches", "checksum_every", "loss_space", "threads",
+                     "micro_batch"])
         training = Training(globalBatchSize: try t.int("global_batch_size", min: 1), learningRate: try t.float("learning_rate", min: 0))
         training.warmupSteps = try t.int("warmup_steps", default: 0, min: 0)
         training.schedule = try t.choice("schedule", default: .cosine)
@@ -124,6 +127,7 @@ public struct RunConfig: Sendable {
         training.checksumEvery = try t.int("checksum_every", default: 25, min: 1)
         training.lossSpace = try t.choice("loss_space", default: .standardized)
         training.threads = try t.int("threads", default: 1, min: 1)
+        training.microBatch = try t.optionalInt("micro_batch", min: 1)
 
         if var c = try sections.optionalSection("checkpointing") {
             try c.allow(["directory", "every", "keep"])

@@ -30,6 +30,8 @@ struct BenchModel: ParsableCommand {
     @Option(help: "Threads: the batch is split among this many threads, each with a model replica and single-threaded GEMMs (a model with BatchNorm gives them to its GEMMs instead).")
     var threads: Int = 1
     @Option(help: "Samples per batch.") var batch: Int = 64
+    @Option(help: "Windows per forward/backward pass (gradients accumulated over the passes of a batch); default: 16 series per pass.")
+    var microBatch: Int?
     @Option(help: "Timed steps per mode (after two warm-up steps).") var steps: Int = 10
     @Flag(help: "Print one JSON object per mode instead of the table.") var json = false
     @Option(name: .customLong("mode"), help: "Only these modes (repeat): pretrain, fine-tune, inference.") var modes: [Mode] = []
@@ -37,7 +39,7 @@ struct BenchModel: ParsableCommand {
     var saveConfig: String?
 
     func validate() throws {
-        for (name, value) in [("--threads", threads), ("--batch", batch), ("--steps", steps)] where value < 1 {
+        for (name, value) in [("--threads", threads), ("--batch", batch), ("--steps", steps), ("--micro-batch", microBatch ?? 1)] where value < 1 {
             throw ValidationError("\(name) must be at least 1 (got \(value))")
         }
     }
@@ -125,7 +127,7 @@ struct BenchModel: ParsableCommand {
         let model = try LoadedModel(config: architecture, seed: 1)
         if mode == .finetune { model.network.freezeForFineTuning(model.store) }
         let engine = try Engine(model: model, optimizer: AdamW(parameterCount: model.store.count), batchCapacity: batch, capacityKey: "--batch",
-                                weighted: false, world: world, threads: engineThreads)
+                                weighted: false, world: world, threads: engineThreads, windowsPerPass: microBatch)
         var generator = SplitMix64(seed: 7 &+ UInt64(rank))
         for i in 0..<(batch * engine.batch.pastCount) { engine.batch.past[i] = generator.nextUnitFloat() }
         for i in 0..<(batch * engine.batch.futureCount) { engine.batch.future[i] = generator.nextUnitFloat() }

@@ -41,6 +41,41 @@ final class EngineThreadTests: XCTestCase {
         }
     }
 
+    /// The gradient of a batch taken in passes of a few windows (`windowsPerPass`), with and without threads, is
+    /// the one-pass gradient up to summation order: every layer adds its parameter gradients into the arena
+    /// rather than writing them, and each window keeps its dropout mask. A layer that wrote its gradient would
+    /// leave only the last pass's share here.
+    func testPassesOfFewWindowsAddUpToTheWholeBatchGradient() throws {
+        func gradient(windowsPerPass: Int, threads: Int = 1, frozen: Bool = false) throws -> [Float] {
+            let model = try LoadedModel(config: config, seed: 5)
+            if frozen { model.network.freezeForFineTuning(model.store) }
+            let engine = try Engine(model: model, optimizer: AdamW(parameterCount: model.store.count), batchCapacity: 7, weighted: true,
+                                    world: nil, threads: threads, windowsPerPass: windowsPerPass)
+            XCTAssertEqual(engine.windowsPerPass, windowsPerPass)
+            let batch = engine.batch
+            for i in 0..<(7 * batch.pastCount) { batch.past[i] = sin(Float(i) * 0.07) + 0.1 * Float(i % 5) }
+            for i in 0..<(7 * batch.futureCount) { batch.future[i] = cos(Float(i) * 0.03) }
+            for i in 0..<(7 * batch.channels) { batch.weights[i] = 1 }
+            batch.count = 7
+            model.store.zeroGradients()
+            _ = try engine.forwardAndBackward(mode: .training(.init(seed: 4, step: 1, firstSample: 0)), globalBatch: 7)
+            return Array(UnsafeBufferPointer(start: model.store.gradients, count: model.store.count))
+        }
+        for frozen in [false, true] {
+            let whole = try gradient(windowsPerPass: 7, frozen: frozen)
+            let scale = whole.map(abs).max()!
+            XCTAssertGreaterThan(scale, 0)
+            for (windowsPerPass, threads) in [(1, 1), (3, 1), (2, 2)] {
+                let split = try gradient(windowsPerPass: windowsPerPass, threads: threads, frozen: frozen)
+                let worst = zip(whole, split).map { abs($0 - $1) }.max()!
+                XCTAssertLessThan(worst, 1e-5 * scale, "passes of \(windowsPerPass), \(threads) thread(s), frozen \(frozen)")
+            }
+        }
+        let model = try LoadedModel(config: config, seed: 5)
+        XCTAssertThrowsError(try Engine(model: model, optimizer: AdamW(parameterCount: model.store.count), batchCapacity: 4, weighted: true,
+                                        world: nil, windowsPerPass: 0)) { XCTAssertTrue("\($0)".contains("'training.micro_batch'"), "\($0)") }
+    }
+
     func testBatchNormModelsTakeOneThread() throws {
         let mixer = try LoadedModel(config: .tsmixer(.init(seqLen: 16, predLen: 4, nFeatures: 2, nBlocks: 1, ffDim: 4)), seed: 1)
         XCTAssertThrowsError(try Engine(model: mixer, optimizer: AdamW(parameterCount: mixer.store.count), batchCapacity: 4, weighted: true, world: nil, threads: 2)) {

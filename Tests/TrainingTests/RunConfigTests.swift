@@ -23,6 +23,9 @@ final class RunConfigTests: XCTestCase {
         XCTAssertEqual(model.decoderDModel, 16)
         XCTAssertEqual(config.data.view, .univariate)
         XCTAssertNil(config.checkpointing)
+        XCTAssertNil(config.training.microBatch, "the engine picks windows per pass unless told")
+        let passes = try RunConfig(yaml: valid.replacingOccurrences(of: "steps: 10", with: "steps: 10, micro_batch: 8"), source: "run.yaml")
+        XCTAssertEqual(passes.training.microBatch, 8)
     }
 
     func testTSMixerModelSectionUsesKerasFactoryNames() throws {
@@ -58,6 +61,7 @@ final class RunConfigTests: XCTestCase {
         XCTAssertTrue(error(valid.replacingOccurrences(of: "global_batch_size: 32", with: "global_batch_size: 0")).contains("'training.global_batch_size'"))
         XCTAssertTrue(error(valid.replacingOccurrences(of: "learning_rate: 1e-3", with: "learning_rate: fast")).contains("'training.learning_rate'"))
         XCTAssertTrue(error(valid.replacingOccurrences(of: "steps: 10", with: "steps: 10, schedule: linear")).contains("'training.schedule'"))
+        XCTAssertTrue(error(valid.replacingOccurrences(of: "steps: 10", with: "steps: 10, micro_batch: 0")).contains("'training.micro_batch'"))
         XCTAssertTrue(error(valid.replacingOccurrences(of: "hidden_features: 16", with: "hidden_features: 16, wings: 2")).contains("'model.wings'"))
         XCTAssertTrue(error(valid + "\ncheckpointing: {every: 5}").contains("'checkpointing.directory'"))
         XCTAssertTrue(error(valid + "\nfinetune: {data: d, output: o, decoder_mode: diagonal}").contains("'finetune.decoder_mode'"))
