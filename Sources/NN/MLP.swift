@@ -1,5 +1,14 @@
 import Kernels
 
+/// Buffers an MLP uses only inside one call: fc1's output in a training forward (the saved derivative stands
+/// in for it afterwards) and the backward's gradients on their way through. The MLPs of one model run one after
+/// another, so they can share one set: each then writes lines still in cache, not a buffer of its own that the
+/// model's other layers have long since pushed out (see `MLP.init(scratch:)`).
+public final class MLPScratch {
+    let hidden = FloatBuffer(), gradOut = FloatBuffer(), gradHidden = FloatBuffer(), gradPre = FloatBuffer()
+    public init() {}
+}
+
 /// Two-layer perceptron: fc1 (in → hidden), activation, dropout, fc2 (hidden → out), dropout
 /// (granite-tsfm's TinyTimeMixerMLP with GELU). Its positions are the rows of x [positions, in], or with
 /// `onColumns` the columns of x [in, positions] (see `Linear.forward(columns:)`).
@@ -11,20 +20,22 @@ public final class MLP {
     public let dropout2: Dropout
     public let onColumns: Bool
 
-    private let hidden = FloatBuffer()      // fc1 output, before the activation
+    /// fc1's output before the activation, after a forward without a saved derivative (a backward reads it).
+    private let hidden = FloatBuffer()
     private let activated = FloatBuffer()   // after activation and dropout: fc2's input
     private let mask1 = DropoutMask()
     private let mask2 = DropoutMask()
     /// f'(fc1 output), saved by a training forward so that backward skips the activation's function.
     private let derivative = FloatBuffer()
     private var derivativeSaved = false
-    private let gradHidden = FloatBuffer()
-    private let gradOut = FloatBuffer()
-    private let gradPre = FloatBuffer()
+    private let scratch: MLPScratch
 
+    /// `scratch`: buffers shared with the other MLPs of a model that run one after another (never at once).
     public init(_ name: String, in inFeatures: Int, hidden hiddenFeatures: Int, out outFeatures: Int,
-                activation: Activation = .gelu, dropout: Float, onColumns: Bool = false, layout: inout ParameterLayout) {
+                activation: Activation = .gelu, dropout: Float, onColumns: Bool = false, scratch: MLPScratch = MLPScratch(),
+                layout: inout ParameterLayout) {
         self.onColumns = onColumns
+        self.scratch = scratch
         fc1 = Linear(name + ".fc1", in: inFeatures, out: hiddenFeatures, layout: &layout)
         fc2 = Linear(name + ".fc2", in: hiddenFeatures, out: outFeatures, layout: &layout)
         self.activation = activation
@@ -37,9 +48,9 @@ public final class MLP {
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, positions: Int, samples: Int,
                         mode: ForwardMode, _ p: ParameterStore) {
         let h = fc1.outFeatures, o = fc2.outFeatures
-        let pre = hidden.reserve(positions * h), act = activated.reserve(positions * h)
-        forward(fc1, x, pre, positions, p)
         derivativeSaved = mode.needsBackward
+        let pre = (derivativeSaved ? scratch.hidden : hidden).reserve(positions * h), act = activated.reserve(positions * h)
+        forward(fc1, x, pre, positions, p)
         if derivativeSaved && activation == .gelu && drawMask(dropout1, mask1, features: h, positions: positions, samples: samples, mode: mode) {
             // The GELU and dropout 1 in one pass over the activations (the mask drawn first, as flags).
             ElementwiseLoops.kernels.gelu(pre, act, derivative: derivative.reserve(positions * h), keeping: mask1.keep, scale: mask1.scale,
@@ -97,8 +108,8 @@ public final class MLP {
                          positions: Int, _ p: ParameterStore, overwritingInput: Bool = false) {
         let h = fc1.outFeatures, o = fc2.outFeatures
         // Written, not accumulated: no zeroing passes over the two gradient buffers.
-        let dOut = mask2.applied(to: dy, using: gradOut, count: positions * o)
-        let dAct = gradHidden.reserve(positions * h)
+        let dOut = mask2.applied(to: dy, using: scratch.gradOut, count: positions * o)
+        let dAct = scratch.gradHidden.reserve(positions * h)
         // Through dropout 1 and the activation: dPre = dAct ⊙ mask1 ⊙ f'(pre), in place over dAct (which nothing
         // reads after). With the mask and the saved derivative, fc2's input gradient applies both as its tiles
         // are finished, in that order: no pass re-reads dAct.
@@ -112,7 +123,7 @@ public final class MLP {
                 ElementwiseLoops.kernels.multiply(dAct, derivative.pointer, into: dPre, count: positions * h)
             } else {  // after an inference forward (eval-mode gradients): f' from the saved fc1 output
                 mask1.apply(to: dAct, count: positions * h)
-                let through = gradPre.reserve(positions * h)
+                let through = scratch.gradPre.reserve(positions * h)
                 through.update(repeating: 0, count: positions * h)
                 activation.backward(dy: dAct, x: hidden.pointer, dx: through, count: positions * h)
                 dPre = through

@@ -1,5 +1,13 @@
 import NN
 
+/// Buffers a mixing block uses only inside one forward or backward, shared by all the blocks of one model (they
+/// run one after another), so that these passes write lines still in cache (see `MLPScratch`).
+final class BlockScratch {
+    let mixed = FloatBuffer(), gradMixed = FloatBuffer(), gradMiddle = FloatBuffer(), gradIn = FloatBuffer()
+    let work = FloatBuffer()
+    let mlp = MLPScratch()
+}
+
 /// One of TTM's mixing sub-blocks on h [batch, channels, patches, width]:
 ///   y = LayerNorm over width (h);  z = gate(MLP_k(y)), or MLP_k(gate(y)) when the gate comes first (the
 ///   channel mixer), mixing an axis of size k;  out = h + z.
@@ -23,22 +31,22 @@ final class GatedMLPBlock {
     let gateFirst: Bool
 
     private let normOut = FloatBuffer(), mean = FloatBuffer(), inverseStd = FloatBuffer()
-    private let middle = FloatBuffer(), mixed = FloatBuffer(), gateWeights = FloatBuffer()
+    private let middle = FloatBuffer(), gateWeights = FloatBuffer()
     private let output = FloatBuffer()
-    private let gradMixed = FloatBuffer(), gradMiddle = FloatBuffer(), gradIn = FloatBuffer()
-    private let scratch = FloatBuffer()
+    private let scratch: BlockScratch
     private var shape = (batch: 0, channels: 0, patches: 0, width: 0)
     /// The h of the last forward: the norm's backward recomputes x̂ from it.
     private var lastInput: UnsafePointer<Float>?
 
     init(_ name: String, axis: Axis, width d: Int, mixedSize k: Int, expansion: Int, gated: Bool, gateFirst: Bool,
-         dropout: Float, epsilon: Float, layout: inout ParameterLayout) {
+         dropout: Float, epsilon: Float, scratch: BlockScratch, layout: inout ParameterLayout) {
         self.axis = axis
         self.gateFirst = gateFirst
+        self.scratch = scratch
         // State-dict order: norm, mlp, gating_block.
         norm = LayerNorm(name + ".norm.norm", features: d, epsilon: epsilon, layout: &layout)
         mlp = MLP(name + ".mlp", in: k, hidden: k * expansion, out: k, activation: .gelu, dropout: dropout,
-                  onColumns: axis != .features, layout: &layout)
+                  onColumns: axis != .features, scratch: scratch.mlp, layout: &layout)
         gate = gated ? SoftmaxGate(name + ".gating_block.attn_layer", features: k, layout: &layout) : nil
     }
 
@@ -71,7 +79,7 @@ final class GatedMLPBlock {
         let input = normOut.reserve(count)
         norm.forward(h, input, rows: rows, mean: mean.reserve(rows), inverseStd: inverseStd.reserve(rows), swapping: swap, p)
         lastInput = h
-        let m = mixed.reserve(count), mid = middle.reserve(count), positions = self.positions
+        let m = scratch.mixed.reserve(count), mid = middle.reserve(count), positions = self.positions
         func gateForward(_ gate: SoftmaxGate, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
             let s = gateWeights.reserve(count)
             if swap == nil { gate.forward(x, y, rows: positions, weights: s, p) } else { gate.forward(columns: x, y, count: positions, weights: s, p) }
@@ -109,27 +117,27 @@ final class GatedMLPBlock {
         // out = h + swap⁻¹(m) ⇒ dm = swap(dOut).
         var dm = dOut
         if let swap {
-            let buffer = gradMixed.reserve(count)
+            let buffer = scratch.gradMixed.reserve(count)
             Permute.swapLeadingTwo(dOut, buffer, first: swap.first, second: swap.second, width: count / (swap.first * swap.second))
             dm = UnsafePointer(buffer)
         }
         func gateBackward(_ gate: SoftmaxGate, dy: UnsafePointer<Float>, x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>) {
             if swap == nil {
-                gate.backward(dy: dy, x: x, weights: gateWeights.pointer, dx: dx, rows: positions, scratch: scratch, p, overwritingInput: true)
+                gate.backward(dy: dy, x: x, weights: gateWeights.pointer, dx: dx, rows: positions, scratch: scratch.work, p, overwritingInput: true)
             } else {
-                gate.backward(columns: dy, x: x, weights: gateWeights.pointer, dx: dx, count: positions, scratch: scratch, p,
+                gate.backward(columns: dy, x: x, weights: gateWeights.pointer, dx: dx, count: positions, scratch: scratch.work, p,
                               overwritingInput: true)
             }
         }
         let input = UnsafePointer(normOut.pointer)
-        let dInput = gradIn.reserve(count)
+        let dInput = scratch.gradIn.reserve(count)
         switch (gate, gateFirst) {
         case (let gate?, true):
-            let dMid = gradMiddle.reserve(count)
+            let dMid = scratch.gradMiddle.reserve(count)
             mlp.backward(dy: dm, x: middle.pointer, dx: dMid, positions: positions, p, overwritingInput: true)
             gateBackward(gate, dy: dMid, x: input, dx: dInput)
         case (let gate?, false):
-            let dMid = gradMiddle.reserve(count)
+            let dMid = scratch.gradMiddle.reserve(count)
             gateBackward(gate, dy: dm, x: middle.pointer, dx: dMid)
             mlp.backward(dy: dMid, x: input, dx: dInput, positions: positions, p, overwritingInput: true)
         case (nil, _):
@@ -137,6 +145,6 @@ final class GatedMLPBlock {
         }
         guard let h = lastInput else { preconditionFailure("GatedMLPBlock.backward before a forward") }
         norm.backward(dy: dInput, dx: dh, rows: count / shape.width, x: h, mean: mean.pointer, inverseStd: inverseStd.pointer,
-                      swapping: swap, residual: dOut, scratch: scratch, p)
+                      swapping: swap, residual: dOut, scratch: scratch.work, p)
     }
 }

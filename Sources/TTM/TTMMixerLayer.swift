@@ -16,20 +16,20 @@ final class TTMMixerLayer {
     private var count = 0
 
     init(_ name: String, patches n: Int, width d: Int, channels: Int, mixChannels: Bool, config: TTMConfig,
-         dropout: Float, layout: inout ParameterLayout) {
+         dropout: Float, scratch: BlockScratch, layout: inout ParameterLayout) {
         patches = n
         width = d
         let e = config.expansionFactor, gated = config.gatedAttention, eps = config.normEpsilon
         // Declared in IBM's state-dict order: patch, feature, channel.
         patchMixer = n > 1
             ? GatedMLPBlock(name + ".patch_mixer", axis: .patches, width: d, mixedSize: n, expansion: e, gated: gated,
-                            gateFirst: false, dropout: dropout, epsilon: eps, layout: &layout)
+                            gateFirst: false, dropout: dropout, epsilon: eps, scratch: scratch, layout: &layout)
             : nil
         featureMixer = GatedMLPBlock(name + ".feature_mixer", axis: .features, width: d, mixedSize: d, expansion: e,
-                                     gated: gated, gateFirst: false, dropout: dropout, epsilon: eps, layout: &layout)
+                                     gated: gated, gateFirst: false, dropout: dropout, epsilon: eps, scratch: scratch, layout: &layout)
         channelMixer = mixChannels
             ? GatedMLPBlock(name + ".channel_feature_mixer", axis: .channels, width: d, mixedSize: channels, expansion: e,
-                            gated: gated, gateFirst: true, dropout: dropout, epsilon: eps, layout: &layout)
+                            gated: gated, gateFirst: true, dropout: dropout, epsilon: eps, scratch: scratch, layout: &layout)
             : nil
         blocks = [channelMixer, patchMixer, featureMixer].compactMap { $0 }
         inputs.reserveCapacity(blocks.count)

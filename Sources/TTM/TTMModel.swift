@@ -44,6 +44,7 @@ public final class TTMModel {
         scaler = config.scaling == .std ? RevIN("scaler", channels: C, epsilon: 1e-5, affine: false, layout: &layout) : nil
         patcher = Linear("backbone.encoder.patcher", in: config.patchLength, out: D, layout: &layout)
         let encoderMixesChannels = config.mode == .mixChannel
+        let blockScratch = BlockScratch()  // every mixing block's temporaries: the blocks run one after another
         let levels = config.adaptivePatchingLevels
         encoderGroups = config.adaptiveFactors.enumerated().map { group, factor in
             let prefix = levels > 0
@@ -51,7 +52,8 @@ public final class TTMModel {
                 : "backbone.encoder.mlp_mixer_encoder.mixers."
             return TTMMixerStack(layers: (0..<config.numLayers).map { index in
                 TTMMixerLayer(prefix + "\(index)", patches: N * factor, width: D / factor, channels: C,
-                              mixChannels: encoderMixesChannels, config: config, dropout: config.dropout, layout: &layout)
+                              mixChannels: encoderMixesChannels, config: config, dropout: config.dropout, scratch: blockScratch,
+                              layout: &layout)
             })
         }
         backboneParameterCount = layout.count
@@ -59,7 +61,7 @@ public final class TTMModel {
         decoder = TTMMixerStack(layers: (0..<config.decoderNumLayers).map { index in
             TTMMixerLayer("decoder.decoder_block.mixers.\(index)", patches: N, width: Dd, channels: C,
                           mixChannels: config.decoderMode == .mixChannel, config: config, dropout: config.headDropout,
-                          layout: &layout)
+                          scratch: blockScratch, layout: &layout)
         })
         headDropout = layout.newDropout(rate: config.headDropout)
         head = Linear("head.base_forecast_block", in: N * Dd, out: config.predictionLength, layout: &layout)

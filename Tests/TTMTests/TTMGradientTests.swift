@@ -92,7 +92,8 @@ final class TTMGradientTests: XCTestCase {
     func testMixerLayerBackwardWritesEveryElement() {
         let config = smallConfig(decoderMode: .mixChannel, levels: 0, decoderWidth: 8)
         var layout = ParameterLayout()
-        let layer = TTMMixerLayer("layer", patches: 4, width: 6, channels: 2, mixChannels: true, config: config, dropout: 0.2, layout: &layout)
+        let layer = TTMMixerLayer("layer", patches: 4, width: 6, channels: 2, mixChannels: true, config: config, dropout: 0.2,
+                                  scratch: BlockScratch(), layout: &layout)
         let batch = 3, count = batch * 2 * 4 * 6
         var g = Lcg(seed: 61)
         let h = (0..<count).map { _ in g.normal() }, dOut = (0..<count).map { _ in g.normal() }
