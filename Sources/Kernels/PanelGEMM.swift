@@ -72,6 +72,11 @@ public enum PanelGEMM {
                        start: start, finish: finish, panel: panel, lanes: Lanes.self)
                 return
             }
+            if takesDeepNarrow(m: m, n: n, k: k, bColumn: bColumn, finish: finish, lanes: lanes) {
+                deepNarrow(m: m, n: n, k: k, a: a, aRow: aRow, aColumn: aColumn, b: b, bRow: bRow, c: c, ldc: ldc, start: start,
+                           staging: panel, lanes: Lanes.self)
+                return
+            }
             var j0 = 0
             while j0 < n {
                 // A panel holds as many whole tiles as fit in 64 columns: one of four sixteen-lane vectors, or four

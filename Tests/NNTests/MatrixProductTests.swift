@@ -38,6 +38,12 @@ final class MatrixProductTests: XCTestCase {
         Case(m: 130, n: 12, k: 9, transA: false, transB: false, pad: 0),
         Case(m: 70, n: 24, k: 7, transA: false, transB: true, pad: 0),
         Case(m: 45, n: 8, k: 3, transA: true, transB: true, pad: 0),
+        // Deep narrow products (a few rows and columns, B's rows contiguous, k of 512 or more:
+        // `PanelGEMM.deepNarrow`): six-row blocks with rows past m, one and two vectors, B's last rows staged.
+        Case(m: 6, n: 12, k: 600, transA: true, transB: false, pad: 0),
+        Case(m: 13, n: 5, k: 777, transA: true, transB: false, pad: 2),
+        Case(m: 24, n: 17, k: 513, transA: false, transB: false, pad: 1),
+        Case(m: 2, n: 1, k: 1024, transA: true, transB: false, pad: 0),
     ]
 
     /// The contract, element by element.
