@@ -1,10 +1,11 @@
 extension PanelGEMM {
-    /// Whether `deepNarrow` takes a product: fewer columns than two vectors, B's rows contiguous, a deep inner
-    /// dimension, few rows, nothing to finish.
+    /// Whether `deepNarrow` takes a product: fewer columns than two vectors, B's rows contiguous and apart (so at
+    /// most a vector's worth of its last rows needs the staging copy), a deep inner dimension, few rows, nothing to
+    /// finish.
     @inlinable @inline(__always)
-    static func takesDeepNarrow(m: Int, n: Int, k: Int, bColumn: Int, finish: Finish, lanes: Int) -> Bool {
+    static func takesDeepNarrow(m: Int, n: Int, k: Int, bRow: Int, bColumn: Int, finish: Finish, lanes: Int) -> Bool {
         guard case .none = finish else { return false }
-        return n < 2 &* lanes && bColumn == 1 && k >= 512 && m <= 64
+        return n < 2 &* lanes && bColumn == 1 && bRow >= n && k >= 512 && m <= 64
     }
 
     /// C = start + A·B for a few rows and columns over a deep inner dimension: the weight gradients of the seed

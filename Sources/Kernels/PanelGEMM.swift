@@ -72,7 +72,7 @@ public enum PanelGEMM {
                        start: start, finish: finish, panel: panel, lanes: Lanes.self)
                 return
             }
-            if takesDeepNarrow(m: m, n: n, k: k, bColumn: bColumn, finish: finish, lanes: lanes) {
+            if takesDeepNarrow(m: m, n: n, k: k, bRow: bRow, bColumn: bColumn, finish: finish, lanes: lanes) {
                 deepNarrow(m: m, n: n, k: k, a: a, aRow: aRow, aColumn: aColumn, b: b, bRow: bRow, c: c, ldc: ldc, start: start,
                            staging: panel, lanes: Lanes.self)
                 return

@@ -76,8 +76,10 @@ struct BenchModel: ParsableCommand {
         }
         let probe = try LoadedModel(config: architecture, seed: 1)
         let n = try probe.forecaster("ttm bench")
-        // MPI only when mpirun started several ranks: alone, the benchmark needs no MPI at all.
-        let world = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] ?? "") ?? 1 > 1 ? try Communicator.world() : nil
+        // MPI only when mpirun started several ranks (Open MPI tells each rank the job's size): alone, the
+        // benchmark needs no MPI at all.
+        let ranksStarted = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] ?? "") ?? 1
+        let world = ranksStarted > 1 ? try Communicator.world() : nil
         let prints = world?.isRoot ?? true
         let engineThreads = n.usesBatchStatistics ? 1 : threads
         OpenBLAS.threadCount = threads / engineThreads
