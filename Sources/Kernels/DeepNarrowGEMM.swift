@@ -41,10 +41,8 @@ extension PanelGEMM {
             let row: UnsafePointer<Float> = p < inPlace ? b + p &* bRow : UnsafePointer(staging + (p &- inPlace) &* width)
             return UnsafeRawPointer(row + vector &* w).loadUnaligned(as: Lanes.self)
         }
-        for p in inPlace..<k {  // the zero-padded copies of the last rows
-            let to = staging + (p &- inPlace) &* width
-            for j in 0..<width { to[j] = j < n ? b[p &* bRow &+ j] : 0 }
-        }
+        // The last rows, copied `width` apart; `multiply` hands over its panel buffer zeroed, so they are zero-padded.
+        packPanel(b: b + inPlace &* bRow, bRow: bRow, bColumn: 1, depth: k &- inPlace, columns: n, width: width, into: staging)
         @inline(__always) func initial(_ row: Int, _ vector: Int) -> Lanes {
             var x = Lanes()
             guard row < m else { return x }
